@@ -1,0 +1,89 @@
+// Small file-system helpers for the image store: an owning fd, atomic file
+// writes, recursive removal relative to a directory fd, and flock-based locks.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace peapod::images {
+
+// An owning file descriptor; closes on destruction.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) Reset(std::exchange(o.fd_, -1));
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { Reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  // Gives up ownership.
+  int Release() { return std::exchange(fd_, -1); }
+  // Closes the current fd (if any) and owns `fd`.
+  void Reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+// An error status carrying errno's text: "<what>: <strerror>".
+absl::Status ErrnoStatus(std::string_view what, int err);
+
+// Creates a directory and its parents (like mkdir -p); existing dirs are fine.
+absl::Status MakeDirs(const std::string& path, mode_t mode = 0755);
+
+// Opens a directory (O_DIRECTORY|O_CLOEXEC).
+absl::StatusOr<UniqueFd> OpenDir(const std::string& path);
+
+// Removes `name` inside `dir_fd` and everything below it, never following
+// symlinks. A missing entry is not an error.
+absl::Status RemoveAt(int dir_fd, const std::string& name);
+
+// Removes a path recursively (rm -rf); a missing path is not an error.
+absl::Status RemoveAll(const std::string& path);
+
+// Writes `data` to `path` atomically: temp file in `tmp_dir`, fsync, rename,
+// fsync of the destination directory.
+absl::Status WriteFileAtomic(const std::string& path, std::string_view data,
+                             const std::string& tmp_dir);
+
+// Reads a whole file, failing with OutOfRange when it exceeds max_bytes.
+absl::StatusOr<std::string> ReadFileBounded(const std::string& path, size_t max_bytes);
+
+// fsyncs the directory at `path` (makes renames inside it durable).
+absl::Status SyncDir(const std::string& path);
+
+// Bytes and inodes used by the tree at `path` (files not followed through symlinks).
+struct DiskUsage {
+  uint64_t bytes = 0;
+  uint64_t inodes = 0;
+};
+absl::StatusOr<DiskUsage> MeasureTree(const std::string& path);
+
+// An exclusive flock on a lock file, held for the object's lifetime. Safe
+// between threads (each lock opens its own file description) and processes.
+class FileLock {
+ public:
+  // Blocks until the lock at `path` (created if missing) is held.
+  static absl::StatusOr<FileLock> Acquire(const std::string& path);
+  FileLock(FileLock&&) = default;
+  FileLock& operator=(FileLock&&) = default;
+
+ private:
+  explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
+};
+
+}  // namespace peapod::images
