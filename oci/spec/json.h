@@ -45,6 +45,13 @@ class Value {
   Value(std::string_view s) : v_(std::string(s)) {}
   Value(Array a) : v_(std::move(a)) {}
   Value(Object o) : v_(std::move(o)) {}
+  // Out of line: inlined std::variant moves trip GCC 12's
+  // -Wmaybe-uninitialized false positive in every caller.
+  Value(const Value&);
+  Value(Value&&) noexcept;
+  Value& operator=(const Value&);
+  Value& operator=(Value&&) noexcept;
+  ~Value();
 
   Type type() const;
   bool is_null() const { return type() == Type::kNull; }
@@ -74,6 +81,9 @@ class Value {
   std::variant<std::nullptr_t, bool, int64_t, uint64_t, double, std::string, Array, Object> v_ =
       nullptr;
 };
+
+// Deep equality; integers compare by value whatever their signedness.
+bool operator==(const Value& a, const Value& b);
 
 // Parses a complete JSON document. Errors say where (line/column or byte
 // offset) and what yajl reported; duplicate object keys are an error.
@@ -112,6 +122,7 @@ class Reader {
   absl::StatusOr<uint64_t> Uint64() const;
   absl::StatusOr<uint32_t> Uint32() const;
   absl::StatusOr<int32_t> Int32() const;
+  absl::StatusOr<uint16_t> Uint16() const;
   absl::StatusOr<double> Double() const;
   absl::StatusOr<std::vector<std::string>> StringArray() const;
   absl::StatusOr<std::map<std::string, std::string>> StringMap() const;
