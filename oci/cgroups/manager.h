@@ -1,0 +1,118 @@
+// The launcher's cgroup managers: one abstract Manager with v1 (legacy),
+// v2 (unified) and hybrid implementations.
+//
+// A manager is a value computed from (cgroupsPath, id) and the host's layout;
+// it holds no open resources and no state of its own, so any later pea
+// process rebuilds the same manager with Open() and finds the same
+// directories. Typical life:
+//   Open -> Create -> Set -> Apply(init pid) -> ... Freeze/Thaw, Stats,
+//   Pids, Set (update) ... -> Destroy.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "oci/cgroups/mode.h"
+#include "oci/spec/spec.h"
+
+namespace peapod::cgroups {
+
+// Usage numbers of one container cgroup; the same shape as
+// runtime::Stats so the runtime copies it field by field.
+struct Stats {
+  struct {
+    uint64_t usage = 0, max_usage = 0, failcnt = 0, limit = 0;
+    // memory+swap, as OCI's memory.swap counts it.
+    uint64_t swap_usage = 0, swap_limit = 0;
+    uint64_t oom_kill_count = 0;
+    std::map<std::string, uint64_t> raw;  // memory.stat
+  } memory;
+  struct {
+    uint64_t total_ns = 0, kernel_ns = 0, user_ns = 0;
+    std::vector<uint64_t> percpu_ns;  // v1 only
+    uint64_t throttled_periods = 0, throttled_time_ns = 0, periods = 0;
+  } cpu;
+  struct {
+    uint64_t current = 0, limit = 0;  // limit 0 = unlimited
+  } pids;
+  std::map<std::string, uint64_t> hugetlb_usage;  // by page size ("2MB")
+};
+
+enum class FreezerState { kThawed, kFrozen };
+
+class Manager {
+ public:
+  virtual ~Manager() = default;
+
+  // The host layout this manager drives.
+  virtual Mode mode() const = 0;
+  // The container's cgroup path below each hierarchy root, e.g. "/pea/<id>".
+  const std::string& Path() const { return path_; }
+  // The container's directory in every hierarchy it uses, keyed by the
+  // hierarchy's controllers ("memory", "cpu,cpuacct", "name=systemd") or
+  // "unified" for cgroup2. For the state record and debugging.
+  virtual std::map<std::string, std::string> Paths() const = 0;
+
+  // Creates the cgroup (and missing parents) in every hierarchy.
+  virtual absl::Status Create() = 0;
+  // Moves process `pid` (its whole thread group) into the cgroup everywhere.
+  virtual absl::Status Apply(pid_t pid) = 0;
+  // Writes the resource limits; used at create time and by `update`.
+  virtual absl::Status Set(const oci::Resources& resources) = 0;
+  // Reads usage counters.
+  virtual absl::StatusOr<Stats> GetStats() = 0;
+  // Freezes every process in the cgroup; returns once the kernel says frozen.
+  virtual absl::Status Freeze() = 0;
+  // Thaws the cgroup; returns once the kernel says thawed.
+  virtual absl::Status Thaw() = 0;
+  // Whether the cgroup is frozen (`pea state` reports "paused").
+  virtual absl::StatusOr<FreezerState> GetFreezerState() = 0;
+  // Every pid in the cgroup and its descendants.
+  virtual absl::StatusOr<std::vector<pid_t>> Pids() = 0;
+  // How many processes the OOM killer killed in this cgroup.
+  virtual absl::StatusOr<uint64_t> OomKillCount() = 0;
+  // Removes the cgroup (and any sub-cgroups) from every hierarchy, after
+  // SIGKILLing what is left inside if `kill`. Succeeds if already gone.
+  virtual absl::Status Destroy(bool kill) = 0;
+  // True if the container's cgroup directory exists.
+  virtual bool Exists() const = 0;
+
+  // Sends `signal` to every process in the cgroup (`kill --all`).
+  absl::Status Signal(int signal);
+  // SIGKILLs every process until the cgroup is empty (a few seconds at most).
+  virtual absl::Status KillAll();
+
+ protected:
+  explicit Manager(std::string path) : path_(std::move(path)) {}
+
+ private:
+  std::string path_;
+};
+
+// The manager for a container: resolves cgroupsPath + id (see path.h),
+// detects the host layout and picks the implementation.
+absl::StatusOr<std::unique_ptr<Manager>> Open(const std::string& cgroups_path,
+                                              const std::string& id);
+
+// The manager for an already resolved absolute cgroup path on `host`.
+absl::StatusOr<std::unique_ptr<Manager>> OpenOnHost(const Host& host, const std::string& path);
+
+// A v1 manager over the host's v1 hierarchies (legacy, or the v1 half of hybrid).
+std::unique_ptr<Manager> NewV1Manager(const Host& host, const std::string& path);
+// A v2 manager over the cgroup2 mount at `mountpoint` (which may have no
+// controllers, as the unified half of a hybrid host).
+std::unique_ptr<Manager> NewV2Manager(const std::string& mountpoint, const std::string& path);
+// A hybrid manager: limits, stats and the freezer on the v1 hierarchies, and
+// the same cgroup in the controller-less cgroup2 mount so the container is
+// tracked (and killed with cgroup.kill) there too, as runc does.
+std::unique_ptr<Manager> NewHybridManager(const Host& host, const std::string& path);
+
+}  // namespace peapod::cgroups
