@@ -1,0 +1,183 @@
+// RecordStore<R>: peapodd's table of pods (R = PodRecord) or containers
+// (R = ContainerRecord), kept in memory and mirrored to one JSON file per
+// record, "<dir>/<id>.json".
+//
+// Invariants, held under mu_:
+//  - every record in records_ has a file on disk with the same content
+//    (writes hit the disk before the map changes);
+//  - names_ maps each record's unique name to its id, one to one.
+// Lookups accept an id prefix, as crictl does: a unique prefix resolves,
+// none is NotFound, several is InvalidArgument ("ambiguous").
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "cri/store/record_file.h"
+#include "cri/store/records.h"
+#include "cri/util/str.h"
+#include "oci/spec/json.h"
+
+namespace peapod::cri {
+
+// Resolves `prefix` among the sorted keys of `ids`; `kind` names the object
+// ("pod sandbox", "container") in errors.
+template <typename V>
+absl::StatusOr<std::string> ResolveIdPrefix(const std::map<std::string, V, std::less<>>& ids,
+                                            std::string_view prefix, std::string_view kind) {
+  if (prefix.empty()) return absl::InvalidArgumentError(Cat(kind, " id must not be empty"));
+  if (ids.contains(prefix)) return std::string(prefix);
+  auto it = ids.lower_bound(prefix);
+  if (it == ids.end() || !it->first.starts_with(prefix)) {
+    return absl::NotFoundError(Cat(kind, " \"", prefix, "\" not found"));
+  }
+  auto next = std::next(it);
+  if (next != ids.end() && next->first.starts_with(prefix)) {
+    return absl::InvalidArgumentError(Cat(kind, " id prefix \"", prefix, "\" is ambiguous"));
+  }
+  return it->first;
+}
+
+template <typename R>
+class RecordStore {
+ public:
+  // Opens (creating if needed) `dir` and loads every record in it. Records
+  // that fail to parse are skipped and described in load_errors().
+  static absl::StatusOr<std::unique_ptr<RecordStore>> Open(std::string dir, std::string kind) {
+    if (absl::Status s = EnsureDir(dir); !s.ok()) return s;
+    std::unique_ptr<RecordStore> store(new RecordStore(std::move(dir), std::move(kind)));
+    if (absl::Status s = store->Load(); !s.ok()) return s;
+    return store;
+  }
+
+  // Problems met while loading, one line each ("<file>: <error>").
+  const std::vector<std::string>& load_errors() const { return load_errors_; }
+
+  // Adds a new record: AlreadyExists if its id or unique name is taken.
+  absl::Status Add(const R& r) {
+    std::lock_guard lock(mu_);
+    std::string name = RecordName(r);
+    if (records_.contains(r.id)) {
+      return absl::AlreadyExistsError(Cat(kind_, " id ", r.id, " already exists"));
+    }
+    if (auto it = names_.find(name); it != names_.end()) {
+      return absl::AlreadyExistsError(
+          Cat(kind_, " name \"", name, "\" is already reserved by ", it->second));
+    }
+    if (absl::Status s = Persist(r); !s.ok()) return s;
+    records_.emplace(r.id, r);
+    names_.emplace(std::move(name), r.id);
+    return absl::OkStatus();
+  }
+
+  // Replaces an existing record (same id, same unique name).
+  absl::Status Update(const R& r) {
+    std::lock_guard lock(mu_);
+    auto it = records_.find(r.id);
+    if (it == records_.end()) return absl::NotFoundError(Cat(kind_, " ", r.id, " not found"));
+    if (RecordName(it->second) != RecordName(r)) {
+      return absl::InvalidArgumentError(Cat(kind_, " ", r.id, ": the name cannot change"));
+    }
+    if (absl::Status s = Persist(r); !s.ok()) return s;
+    it->second = r;
+    return absl::OkStatus();
+  }
+
+  // The full id for an id or unique id prefix.
+  absl::StatusOr<std::string> Resolve(std::string_view id_or_prefix) const {
+    std::lock_guard lock(mu_);
+    return ResolveIdPrefix(records_, id_or_prefix, kind_);
+  }
+
+  // A copy of the record with this id or id prefix.
+  absl::StatusOr<R> Get(std::string_view id_or_prefix) const {
+    std::lock_guard lock(mu_);
+    absl::StatusOr<std::string> id = ResolveIdPrefix(records_, id_or_prefix, kind_);
+    if (!id.ok()) return id.status();
+    return records_.find(*id)->second;
+  }
+
+  // The id of the record holding a unique name; NotFound if none.
+  absl::StatusOr<std::string> IdByName(std::string_view name) const {
+    std::lock_guard lock(mu_);
+    auto it = names_.find(name);
+    if (it == names_.end()) return absl::NotFoundError(Cat(kind_, " \"", name, "\" not found"));
+    return it->second;
+  }
+
+  // Deletes a record (full id) from disk and memory; NotFound if unknown.
+  absl::Status Remove(std::string_view id) {
+    std::lock_guard lock(mu_);
+    auto it = records_.find(id);
+    if (it == records_.end()) return absl::NotFoundError(Cat(kind_, " ", id, " not found"));
+    if (absl::Status s = RemoveFileDurable(dir_, Cat(id, ".json")); !s.ok()) return s;
+    names_.erase(RecordName(it->second));
+    records_.erase(it);
+    return absl::OkStatus();
+  }
+
+  // Copies of every record, ordered by id.
+  std::vector<R> List() const {
+    std::lock_guard lock(mu_);
+    std::vector<R> out;
+    out.reserve(records_.size());
+    for (const auto& [id, r] : records_) out.push_back(r);
+    return out;
+  }
+
+ private:
+  RecordStore(std::string dir, std::string kind) : dir_(std::move(dir)), kind_(std::move(kind)) {}
+
+  absl::Status Persist(const R& r) {
+    return WriteFileAtomic(dir_, Cat(r.id, ".json"), json::Write(RecordToJson(r), true));
+  }
+
+  absl::Status Load() {
+    if (absl::Status s = RemoveTempFiles(dir_); !s.ok()) return s;
+    absl::StatusOr<std::vector<std::string>> files = ListFiles(dir_, ".json");
+    if (!files.ok()) return files.status();
+    for (const std::string& file : *files) {
+      std::string path = Cat(dir_, "/", file);
+      R r;
+      absl::Status s = LoadOne(path, file, r);
+      if (s.ok() && names_.contains(RecordName(r))) {
+        s = absl::AlreadyExistsError(Cat("duplicate name \"", RecordName(r), "\""));
+      }
+      if (!s.ok()) {
+        load_errors_.push_back(Cat(path, ": ", StdView(s.message())));
+        continue;
+      }
+      names_.emplace(RecordName(r), r.id);
+      records_.emplace(r.id, std::move(r));
+    }
+    return absl::OkStatus();
+  }
+
+  static absl::Status LoadOne(const std::string& path, const std::string& file, R& r) {
+    absl::StatusOr<json::Value> v = json::ParseFile(path);
+    if (!v.ok()) return v.status();
+    if (absl::Status s = RecordFromJson(*v, r); !s.ok()) return s;
+    if (Cat(r.id, ".json") != file) {
+      return absl::DataLossError(Cat("record id ", r.id, " does not match its file name"));
+    }
+    return absl::OkStatus();
+  }
+
+  const std::string dir_;
+  const std::string kind_;
+  mutable std::mutex mu_;
+  std::map<std::string, R, std::less<>> records_;
+  std::map<std::string, std::string, std::less<>> names_;
+  std::vector<std::string> load_errors_;
+};
+
+using PodStore = RecordStore<PodRecord>;
+using ContainerStore = RecordStore<ContainerRecord>;
+
+}  // namespace peapod::cri

@@ -1,0 +1,207 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "cri/store/id.h"
+#include "cri/store/record_store.h"
+#include "gtest/gtest.h"
+
+namespace peapod::cri {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/peapod-store-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<PodStore> OpenPods() {
+    absl::StatusOr<std::unique_ptr<PodStore>> s = PodStore::Open(dir_ + "/pods", "pod sandbox");
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  static PodRecord Pod(std::string id, std::string name, uint32_t attempt = 0) {
+    PodRecord p;
+    p.id = std::move(id);
+    p.metadata = {
+        .name = std::move(name), .uid = "uid-1", .namespace_ = "default", .attempt = attempt};
+    p.state = PodState::kReady;
+    p.created_at = 1700000000123456789;
+    p.labels = {{"app", "web"}};
+    p.annotations = {{"peapod.io/host-aliases", "[]"}};
+    p.pid_mode = NamespaceMode::kPod;
+    p.ip = "10.88.0.5";
+    p.additional_ips = {"fd00::5"};
+    p.infra_pid = 4242;
+    return p;
+  }
+
+  std::string dir_;
+};
+
+TEST(IdTest, NewIdsAreFullHexAndDistinct) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 100; ++i) {
+    std::string id = NewId();
+    EXPECT_TRUE(IsFullId(id)) << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 100u);
+  EXPECT_FALSE(IsFullId("abc"));
+  EXPECT_FALSE(IsFullId(std::string(64, 'g')));
+}
+
+TEST(NameTest, UniqueNamesFollowMetadata) {
+  PodMetadata m{.name = "web", .uid = "u1", .namespace_ = "ns", .attempt = 2};
+  EXPECT_EQ(PodUniqueName(m), "web_ns_u1_2");
+  EXPECT_EQ(ContainerUniqueName(m, "nginx", 1), "nginx_web_ns_u1_1");
+}
+
+TEST_F(StoreTest, AddGetAndPrefixLookup) {
+  auto pods = OpenPods();
+  ASSERT_TRUE(pods);
+  std::string a = "aa11" + std::string(60, '0');
+  std::string b = "aa22" + std::string(60, '0');
+  ASSERT_TRUE(pods->Add(Pod(a, "one")).ok());
+  ASSERT_TRUE(pods->Add(Pod(b, "two")).ok());
+
+  absl::StatusOr<PodRecord> got = pods->Get("aa1");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->id, a);
+  EXPECT_EQ(got->metadata.name, "one");
+  EXPECT_EQ(pods->Get(b)->metadata.name, "two");
+
+  EXPECT_EQ(pods->Get("aa").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(pods->Get("ff").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(pods->Get("").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(*pods->IdByName("two_default_uid-1_0"), b);
+  EXPECT_EQ(pods->List().size(), 2u);
+}
+
+TEST_F(StoreTest, NamesAndIdsAreUnique) {
+  auto pods = OpenPods();
+  ASSERT_TRUE(pods);
+  std::string id = NewId();
+  ASSERT_TRUE(pods->Add(Pod(id, "web")).ok());
+  absl::Status dup_name = pods->Add(Pod(NewId(), "web"));
+  EXPECT_EQ(dup_name.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(dup_name.message().find(id), absl::string_view::npos) << dup_name;
+  EXPECT_EQ(pods->Add(Pod(id, "other")).code(), absl::StatusCode::kAlreadyExists);
+  // Another attempt is another name.
+  EXPECT_TRUE(pods->Add(Pod(NewId(), "web", 1)).ok());
+}
+
+TEST_F(StoreTest, UpdateAndRemove) {
+  auto pods = OpenPods();
+  ASSERT_TRUE(pods);
+  std::string id = NewId();
+  PodRecord p = Pod(id, "web");
+  EXPECT_EQ(pods->Update(p).code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(pods->Add(p).ok());
+  p.state = PodState::kNotReady;
+  ASSERT_TRUE(pods->Update(p).ok());
+  EXPECT_EQ(pods->Get(id)->state, PodState::kNotReady);
+  PodRecord renamed = p;
+  renamed.metadata.name = "other";
+  EXPECT_EQ(pods->Update(renamed).code(), absl::StatusCode::kInvalidArgument);
+
+  ASSERT_TRUE(pods->Remove(id).ok());
+  EXPECT_EQ(pods->Get(id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(pods->Remove(id).code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/pods/" + id + ".json"));
+  // The name is free again.
+  EXPECT_TRUE(pods->Add(Pod(NewId(), "web")).ok());
+}
+
+TEST_F(StoreTest, RecordsSurviveReopen) {
+  std::string id = NewId();
+  {
+    auto pods = OpenPods();
+    ASSERT_TRUE(pods);
+    ASSERT_TRUE(pods->Add(Pod(id, "web")).ok());
+  }
+  struct stat st;
+  ASSERT_EQ(stat((dir_ + "/pods/" + id + ".json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(stat((dir_ + "/pods").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+
+  auto pods = OpenPods();
+  ASSERT_TRUE(pods);
+  EXPECT_TRUE(pods->load_errors().empty());
+  absl::StatusOr<PodRecord> p = pods->Get(id);
+  ASSERT_TRUE(p.ok()) << p.status();
+  PodRecord want = Pod(id, "web");
+  EXPECT_EQ(p->metadata.uid, want.metadata.uid);
+  EXPECT_EQ(p->metadata.namespace_, want.metadata.namespace_);
+  EXPECT_EQ(p->created_at, want.created_at);
+  EXPECT_EQ(p->labels, want.labels);
+  EXPECT_EQ(p->annotations, want.annotations);
+  EXPECT_EQ(p->pid_mode, NamespaceMode::kPod);
+  EXPECT_EQ(p->state, PodState::kReady);
+  EXPECT_EQ(p->additional_ips, want.additional_ips);
+  EXPECT_EQ(p->infra_pid, 4242);
+  // The name index was rebuilt too.
+  EXPECT_EQ(pods->Add(Pod(NewId(), "web")).code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(StoreTest, BadFilesAreReportedAndTempFilesRemoved) {
+  std::string id = NewId();
+  {
+    auto pods = OpenPods();
+    ASSERT_TRUE(pods);
+  }
+  std::ofstream(dir_ + "/pods/" + id + ".json") << "{\"version\": 1, \"id\": 3}";
+  std::ofstream(dir_ + "/pods/." + id + ".json.tmp") << "partial";
+  auto pods = OpenPods();
+  ASSERT_TRUE(pods);
+  ASSERT_EQ(pods->load_errors().size(), 1u);
+  EXPECT_NE(pods->load_errors()[0].find("$.id"), std::string::npos) << pods->load_errors()[0];
+  EXPECT_TRUE(pods->List().empty());
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/pods/." + id + ".json.tmp"));
+}
+
+TEST_F(StoreTest, ContainersRoundTrip) {
+  std::string id = NewId();
+  ContainerRecord c;
+  c.id = id;
+  c.pod_id = NewId();
+  c.name = "nginx";
+  c.attempt = 3;
+  c.unique_name = ContainerUniqueName({.name = "web", .uid = "u", .namespace_ = "n"}, "nginx", 3);
+  c.image = "docker.io/library/nginx:latest";
+  c.state = ContainerState::kExited;
+  c.exit_code = -9;
+  c.finished_at = 5;
+  c.tty = true;
+  c.log_path = "/var/log/pods/x/nginx/3.log";
+  {
+    auto s = ContainerStore::Open(dir_ + "/containers", "container");
+    ASSERT_TRUE(s.ok()) << s.status();
+    ASSERT_TRUE((*s)->Add(c).ok());
+  }
+  auto s = ContainerStore::Open(dir_ + "/containers", "container");
+  ASSERT_TRUE(s.ok()) << s.status();
+  absl::StatusOr<ContainerRecord> got = (*s)->Get(id.substr(0, 12));
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->pod_id, c.pod_id);
+  EXPECT_EQ(got->unique_name, "nginx_web_n_u_3");
+  EXPECT_EQ(got->state, ContainerState::kExited);
+  EXPECT_EQ(got->exit_code, -9);
+  EXPECT_EQ(got->finished_at, 5);
+  EXPECT_TRUE(got->tty);
+  EXPECT_EQ(got->log_path, c.log_path);
+  EXPECT_EQ(got->attempt, 3u);
+}
+
+}  // namespace
+}  // namespace peapod::cri
