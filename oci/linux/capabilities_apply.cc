@@ -1,0 +1,127 @@
+// Capability sets.
+#include <sys/prctl.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "oci/linux/capabilities.h"
+#include "oci/linux/errno_status.h"
+#include "oci/linux/file_util.h"
+
+namespace peapod::linux {
+namespace {
+
+// Index = capability number (linux/capability.h).
+constexpr const char* kCapNames[] = {
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+};
+
+constexpr int kKnownLast = static_cast<int>(std::size(kCapNames)) - 1;
+
+}  // namespace
+
+absl::StatusOr<int> CapabilityNumber(const std::string& name) {
+  for (int i = 0; i <= kKnownLast; ++i) {
+    if (name == kCapNames[i]) return i;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown capability \"", name, "\""));
+}
+
+std::string CapabilityName(int cap) { return cap >= 0 && cap <= kKnownLast ? kCapNames[cap] : ""; }
+
+int KernelLastCap() {
+  absl::StatusOr<std::string> text = ReadWholeFile("/proc/sys/kernel/cap_last_cap");
+  int last = 0;
+  if (text.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &last)) return last;
+  return kKnownLast;
+}
+
+absl::StatusOr<uint64_t> CapabilityMask(const std::vector<std::string>& names, int last_cap) {
+  uint64_t mask = 0;
+  for (const std::string& n : names) {
+    PEAPOD_ASSIGN_OR_RETURN(int cap, CapabilityNumber(n));
+    if (cap > last_cap || cap > 63) continue;  // unknown to this kernel: skipped
+    mask |= uint64_t{1} << cap;
+  }
+  return mask;
+}
+
+absl::StatusOr<CapabilityMasks> ParseCapabilities(const oci::Capabilities& caps, int last_cap) {
+  CapabilityMasks m;
+  auto one = [&](const char* set, const std::vector<std::string>& names,
+                 uint64_t* out) -> absl::Status {
+    absl::StatusOr<uint64_t> mask = CapabilityMask(names, last_cap);
+    if (!mask.ok()) return Annotate(mask.status(), absl::StrCat("process.capabilities.", set));
+    *out = *mask;
+    return absl::OkStatus();
+  };
+  PEAPOD_RETURN_IF_ERROR(one("bounding", caps.bounding, &m.bounding));
+  PEAPOD_RETURN_IF_ERROR(one("effective", caps.effective, &m.effective));
+  PEAPOD_RETURN_IF_ERROR(one("inheritable", caps.inheritable, &m.inheritable));
+  PEAPOD_RETURN_IF_ERROR(one("permitted", caps.permitted, &m.permitted));
+  PEAPOD_RETURN_IF_ERROR(one("ambient", caps.ambient, &m.ambient));
+  return m;
+}
+
+absl::Status DropBounding(Syscall& sys, const CapabilityMasks& masks, int last_cap) {
+  for (int cap = 0; cap <= last_cap && cap < 64; ++cap) {
+    if (masks.bounding & (uint64_t{1} << cap)) continue;
+    absl::Status st = sys.Prctl(PR_CAPBSET_DROP, static_cast<unsigned long>(cap));
+    if (!st.ok()) return Annotate(st, "drop bounding capability " + CapabilityName(cap));
+  }
+  return sys.Prctl(PR_SET_KEEPCAPS, 1);
+}
+
+absl::Status ApplyCapabilities(Syscall& sys, const CapabilityMasks& masks, int last_cap) {
+  PEAPOD_RETURN_IF_ERROR(sys.Prctl(PR_SET_KEEPCAPS, 0));
+  PEAPOD_RETURN_IF_ERROR(sys.Capset(CapSets{masks.effective, masks.permitted, masks.inheritable}));
+  for (int cap = 0; cap <= last_cap && cap < 64; ++cap) {
+    if (!(masks.ambient & (uint64_t{1} << cap))) continue;
+    absl::Status st =
+        sys.Prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, static_cast<unsigned long>(cap));
+    if (!st.ok()) return Annotate(st, "raise ambient capability " + CapabilityName(cap));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace peapod::linux
