@@ -34,7 +34,12 @@ Sha256::Sha256() : ctx_(std::make_unique<Ctx>()) {
   EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr);
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(ctx_->md); }
+Sha256::~Sha256() {
+  if (ctx_) EVP_MD_CTX_free(ctx_->md);
+}
+
+Sha256::Sha256(Sha256&&) noexcept = default;
+Sha256& Sha256::operator=(Sha256&&) noexcept = default;
 
 void Sha256::Update(const void* data, size_t len) {
   EVP_DigestUpdate(ctx_->md, data, len);

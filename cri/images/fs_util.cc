@@ -189,12 +189,23 @@ absl::StatusOr<DiskUsage> MeasureTree(const std::string& path) {
   return du;
 }
 
-absl::StatusOr<FileLock> FileLock::Acquire(const std::string& path) {
+absl::StatusOr<FileLock> FileLock::Acquire(const std::string& path, bool shared) {
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus("open lock " + path, errno);
   UniqueFd file(fd);
-  while (flock(file.get(), LOCK_EX) != 0) {
+  while (flock(file.get(), shared ? LOCK_SH : LOCK_EX) != 0) {
     if (errno != EINTR) return ErrnoStatus("flock " + path, errno);
+  }
+  return FileLock(std::move(file));
+}
+
+absl::StatusOr<FileLock> FileLock::TryAcquire(const std::string& path) {
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus("open lock " + path, errno);
+  UniqueFd file(fd);
+  if (flock(file.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) return absl::UnavailableError(path + " is locked");
+    return ErrnoStatus("flock " + path, errno);
   }
   return FileLock(std::move(file));
 }

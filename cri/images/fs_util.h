@@ -76,8 +76,11 @@ absl::StatusOr<DiskUsage> MeasureTree(const std::string& path);
 // between threads (each lock opens its own file description) and processes.
 class FileLock {
  public:
-  // Blocks until the lock at `path` (created if missing) is held.
-  static absl::StatusOr<FileLock> Acquire(const std::string& path);
+  // Blocks until the lock at `path` (created if missing) is held; a shared
+  // lock may be held by many at once, an exclusive one by one holder only.
+  static absl::StatusOr<FileLock> Acquire(const std::string& path, bool shared = false);
+  // Takes the lock only if free now; Unavailable otherwise.
+  static absl::StatusOr<FileLock> TryAcquire(const std::string& path);
   FileLock(FileLock&&) = default;
   FileLock& operator=(FileLock&&) = default;
 
