@@ -9,7 +9,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cstddef>
 #include <map>
 #include <memory>
 
@@ -154,6 +156,37 @@ absl::StatusOr<std::vector<sock_filter>> ExportBpf(void* ctx) {
   return program;
 }
 
+// The highest native syscall number any rule of `config` names, -1 if none.
+int MaxNativeSyscall(const oci::Seccomp& config) {
+  int max_nr = -1;
+  for (const oci::SeccompSyscall& call : config.syscalls) {
+    for (const std::string& name : call.names) {
+      max_nr = std::max(max_nr, seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE, name.c_str()));
+    }
+  }
+  return max_nr;
+}
+
+// As runc does: a syscall newer than every syscall the profile names fails
+// with ENOSYS instead of the default action, so libcs fall back to older
+// syscalls instead of seeing EPERM. Only the native arch is patched; x32
+// numbers (bit 30) are left to the libseccomp program.
+std::vector<sock_filter> EnosysPrefix(uint32_t native_arch, int max_nr) {
+  constexpr uint32_t kX32Bit = 0x40000000;
+  return {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, native_arch, 0, 4),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, kX32Bit, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(max_nr), 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+  };
+}
+
+bool DeniesByDefault(uint32_t default_action) {
+  return default_action != SCMP_ACT_ALLOW && default_action != SCMP_ACT_LOG;
+}
+
 }  // namespace
 
 absl::StatusOr<uint32_t> ActionValue(const std::string& name, std::optional<uint32_t> errno_ret,
@@ -224,6 +257,13 @@ absl::StatusOr<Filter> Filter::Build(const oci::Seccomp& config) {
   // 4. Compile to BPF now, so Load() is one syscall.
   absl::StatusOr<std::vector<sock_filter>> program = ExportBpf(ctx.get());
   if (!program.ok()) return program.status();
+  // 5. Syscalls newer than the profile: ENOSYS.
+  int max_nr = MaxNativeSyscall(config);
+  if (DeniesByDefault(*default_action) && max_nr >= 0) {
+    std::vector<sock_filter> patched = EnosysPrefix(seccomp_arch_native(), max_nr);
+    patched.insert(patched.end(), program->begin(), program->end());
+    *program = std::move(patched);
+  }
   if (program->size() > BPF_MAXINSNS) {
     return Invalid(kRoot, absl::StrCat("compiled filter has ", program->size(),
                                        " instructions, more than the kernel's ", BPF_MAXINSNS));

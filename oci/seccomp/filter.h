@@ -23,7 +23,9 @@ class Filter {
  public:
   // Compiles `config` (runc semantics: unknown syscall names are skipped,
   // rules whose action equals the default are dropped, several conditions on
-  // one argument become one rule each). Errors are InvalidArgument naming the
+  // one argument become one rule each; when the default action denies,
+  // native syscalls numbered above every syscall the profile names fail with
+  // ENOSYS, so a libc falls back instead of seeing EPERM). Errors are InvalidArgument naming the
   // member ("linux.seccomp.syscalls[3].action: unknown action SCMP_ACT_FOO"),
   // or Unimplemented for SCMP_ACT_NOTIFY.
   static absl::StatusOr<Filter> Build(const oci::Seccomp& config);
