@@ -1,0 +1,296 @@
+#include "shim/service.h"
+
+#include <signal.h>
+
+#include "absl/strings/str_cat.h"
+#include "github.com/containerd/containerd/api/events/task.pb.h"
+#include "shim/rootfs.h"
+
+namespace peapod::shim {
+
+namespace task = containerd::task::v2;
+namespace events = containerd::events;
+using google::protobuf::Empty;
+
+void SetTimestamp(const timespec& ts, google::protobuf::Timestamp* out) {
+  out->set_seconds(ts.tv_sec);
+  out->set_nanos(static_cast<int32_t>(ts.tv_nsec));
+}
+
+namespace {
+
+// Adapts a typed method to a ttrpc handler: parse once, call, serialize once.
+template <typename Req, typename Resp>
+ttrpc::Handler Bind(TaskService* s, absl::StatusOr<Resp> (TaskService::*m)(const Req&)) {
+  return [s, m](std::string_view payload) -> absl::StatusOr<std::string> {
+    Req req;
+    if (!req.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("undecodable ", Req::descriptor()->full_name()));
+    }
+    absl::StatusOr<Resp> resp = (s->*m)(req);
+    if (!resp.ok()) return resp.status();
+    return resp->SerializeAsString();
+  };
+}
+
+}  // namespace
+
+TaskService::TaskService(Reaper* reaper, Launcher* launcher, Publisher* publisher,
+                         std::function<void()> on_shutdown)
+    : reaper_(reaper),
+      launcher_(launcher),
+      publisher_(publisher),
+      on_shutdown_(std::move(on_shutdown)) {}
+
+void TaskService::Register(ttrpc::Server* server) {
+  auto reg = [&](const char* name, ttrpc::Handler h) {
+    server->Register(kTaskService, name, std::move(h));
+  };
+  reg("State", Bind(this, &TaskService::State));
+  reg("Create", Bind(this, &TaskService::Create));
+  reg("Start", Bind(this, &TaskService::Start));
+  reg("Delete", Bind(this, &TaskService::Delete));
+  reg("Pids", Bind(this, &TaskService::Pids));
+  reg("Pause", Bind(this, &TaskService::Pause));
+  reg("Resume", Bind(this, &TaskService::Resume));
+  reg("Checkpoint", Bind(this, &TaskService::Checkpoint));
+  reg("Kill", Bind(this, &TaskService::Kill));
+  reg("Exec", Bind(this, &TaskService::Exec));
+  reg("ResizePty", Bind(this, &TaskService::ResizePty));
+  reg("CloseIO", Bind(this, &TaskService::CloseIO));
+  reg("Update", Bind(this, &TaskService::Update));
+  reg("Wait", Bind(this, &TaskService::Wait));
+  reg("Stats", Bind(this, &TaskService::Stats));
+  reg("Connect", Bind(this, &TaskService::Connect));
+  reg("Shutdown", Bind(this, &TaskService::Shutdown));
+}
+
+int TaskService::containers() const {
+  std::lock_guard lock(mu_);
+  return static_cast<int>(containers_.size());
+}
+
+absl::StatusOr<std::shared_ptr<Container>> TaskService::Find(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = containers_.find(id);
+  if (it == containers_.end())
+    return absl::NotFoundError(absl::StrCat("container ", id, " not found"));
+  return it->second;
+}
+
+absl::StatusOr<std::shared_ptr<Process>> TaskService::FindProcess(
+    const std::string& id, const std::string& exec_id) const {
+  absl::StatusOr<std::shared_ptr<Container>> c = Find(id);
+  if (!c.ok()) return c.status();
+  if (exec_id.empty()) return (*c)->init;
+  std::lock_guard lock(mu_);
+  auto it = (*c)->execs.find(exec_id);
+  if (it == (*c)->execs.end()) {
+    return absl::NotFoundError(absl::StrCat("process ", exec_id, " of ", id, " not found"));
+  }
+  return it->second;
+}
+
+void TaskService::WatchExit(const std::shared_ptr<Process>& p, pid_t pid) {
+  reaper_->Watch(pid, [this, p](const Exit& e) {
+    // Terminal output still in flight reaches the fifo before the exit is told.
+    if (p->stdio() != nullptr && p->paths().terminal) p->stdio()->WaitOutput(1000);
+    p->SetExited(e.ExitCode(), e.time);
+    events::TaskExit ev;
+    ev.set_container_id(p->container_id());
+    ev.set_id(p->exec_id().empty() ? p->container_id() : p->exec_id());
+    ev.set_pid(e.pid);
+    ev.set_exit_status(e.ExitCode());
+    SetTimestamp(e.time, ev.mutable_exited_at());
+    publisher_->Publish("/tasks/exit", ev);
+  });
+}
+
+absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateTaskRequest& req) {
+  if (!req.checkpoint().empty()) {
+    return absl::UnimplementedError("restore from checkpoint is not supported by this shim");
+  }
+  auto c = std::make_shared<Container>();
+  c->id = req.id();
+  c->bundle = req.bundle();
+  std::lock_guard op(c->op_mu);
+  {
+    std::lock_guard lock(mu_);
+    if (!containers_.emplace(c->id, c).second) {
+      return absl::AlreadyExistsError(absl::StrCat("container ", c->id, " already exists"));
+    }
+  }
+  auto fail = [&](absl::Status s) {
+    if (c->rootfs_mounted) (void)UnmountRootfs(c->bundle + "/rootfs");
+    std::lock_guard lock(mu_);
+    containers_.erase(c->id);
+    return s;
+  };
+  // 1. The snapshot's mounts on <bundle>/rootfs.
+  std::vector<MountSpec> mounts;
+  for (const auto& m : req.rootfs()) {
+    mounts.push_back({m.type(), m.source(), {m.options().begin(), m.options().end()}});
+  }
+  if (!mounts.empty()) {
+    if (absl::Status s = MountRootfs(mounts, c->bundle + "/rootfs"); !s.ok()) return fail(s);
+    c->rootfs_mounted = true;
+  }
+  // 2. Stdio, then the runtime's create.
+  StdioPaths paths{req.stdin(), req.stdout(), req.stderr(), req.terminal()};
+  c->init = std::make_shared<Process>(c->id, "", paths);
+  absl::StatusOr<std::unique_ptr<Stdio>> io = Stdio::Open(paths);
+  if (!io.ok()) return fail(io.status());
+  c->init->set_stdio(std::move(*io));
+  absl::StatusOr<pid_t> pid = launcher_->Create(c->id, c->bundle, *c->init->stdio());
+  if (!pid.ok()) return fail(pid.status());
+  if (absl::Status s = c->init->stdio()->AfterSpawn(); !s.ok()) {
+    (void)launcher_->Delete(c->id, true);
+    return fail(s);
+  }
+  c->init->SetPid(*pid, ProcState::kCreated);
+  WatchExit(c->init, *pid);
+  // 3. Tell containerd.
+  events::TaskCreate ev;
+  ev.set_container_id(c->id);
+  ev.set_bundle(c->bundle);
+  *ev.mutable_rootfs() = req.rootfs();
+  ev.mutable_io()->set_stdin(req.stdin());
+  ev.mutable_io()->set_stdout(req.stdout());
+  ev.mutable_io()->set_stderr(req.stderr());
+  ev.mutable_io()->set_terminal(req.terminal());
+  ev.set_pid(*pid);
+  publisher_->Publish("/tasks/create", ev);
+  task::CreateTaskResponse resp;
+  resp.set_pid(*pid);
+  return resp;
+}
+
+absl::StatusOr<task::StartResponse> TaskService::Start(const task::StartRequest& req) {
+  absl::StatusOr<std::shared_ptr<Container>> c = Find(req.id());
+  if (!c.ok()) return c.status();
+  std::lock_guard op((*c)->op_mu);
+  if (!req.exec_id().empty()) return StartExec(**c, req.exec_id());
+  Process& init = *(*c)->init;
+  ProcessStatus st = init.status();
+  if (st.state != ProcState::kCreated) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot start a ", StateName(st.state), " task"));
+  }
+  if (absl::Status s = launcher_->Start(req.id()); !s.ok()) return s;
+  init.SetState(ProcState::kRunning);
+  events::TaskStart ev;
+  ev.set_container_id(req.id());
+  ev.set_pid(st.pid);
+  publisher_->Publish("/tasks/start", ev);
+  task::StartResponse resp;
+  resp.set_pid(st.pid);
+  return resp;
+}
+
+absl::StatusOr<task::StartResponse> TaskService::StartExec(Container& c,
+                                                           const std::string& exec_id) {
+  std::shared_ptr<Process> p;
+  std::string spec;
+  {
+    std::lock_guard lock(mu_);
+    auto it = c.execs.find(exec_id);
+    auto sp = c.exec_specs.find(exec_id);
+    if (it == c.execs.end() || sp == c.exec_specs.end()) {
+      return absl::NotFoundError(absl::StrCat("exec ", exec_id, " not found or already started"));
+    }
+    p = it->second;
+    spec = std::move(sp->second);
+    c.exec_specs.erase(sp);
+  }
+  absl::StatusOr<std::unique_ptr<Stdio>> io = Stdio::Open(p->paths());
+  if (!io.ok()) return io.status();
+  p->set_stdio(std::move(*io));
+  absl::StatusOr<pid_t> pid = launcher_->Exec(c.id, c.bundle, exec_id, spec, *p->stdio());
+  if (!pid.ok()) {
+    p->SetExited(255, Now());  // never ran: Wait must not hang
+    return pid.status();
+  }
+  if (absl::Status s = p->stdio()->AfterSpawn(); !s.ok()) return s;
+  p->SetPid(*pid, ProcState::kRunning);
+  WatchExit(p, *pid);
+  events::TaskExecStarted ev;
+  ev.set_container_id(c.id);
+  ev.set_exec_id(exec_id);
+  ev.set_pid(*pid);
+  publisher_->Publish("/tasks/exec-started", ev);
+  task::StartResponse resp;
+  resp.set_pid(*pid);
+  return resp;
+}
+
+absl::StatusOr<task::DeleteResponse> TaskService::Delete(const task::DeleteRequest& req) {
+  absl::StatusOr<std::shared_ptr<Container>> c = Find(req.id());
+  if (!c.ok()) return c.status();
+  absl::StatusOr<std::shared_ptr<Process>> p = FindProcess(req.id(), req.exec_id());
+  if (!p.ok()) return p.status();
+  std::lock_guard op((*c)->op_mu);
+  ProcessStatus st = (*p)->status();
+  if (st.state == ProcState::kRunning || st.state == ProcState::kPaused) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot delete a ", StateName(st.state), " process"));
+  }
+  task::DeleteResponse resp;
+  if (!req.exec_id().empty()) {
+    std::lock_guard lock(mu_);
+    (*c)->execs.erase(req.exec_id());
+    (*c)->exec_specs.erase(req.exec_id());
+  } else {
+    // A created init has not run: the runtime kills it on a forced delete.
+    absl::Status s = launcher_->Delete(req.id(), st.state == ProcState::kCreated);
+    if (!s.ok() && !absl::IsNotFound(s)) return s;
+    if (st.state == ProcState::kCreated) {
+      reaper_->Unwatch(st.pid);
+      (*p)->SetExited(128 + SIGKILL, Now());
+    }
+    if ((*c)->rootfs_mounted) {
+      if (absl::Status u = UnmountRootfs((*c)->bundle + "/rootfs"); !u.ok()) return u;
+    }
+    std::lock_guard lock(mu_);
+    containers_.erase(req.id());
+  }
+  st = (*p)->status();
+  resp.set_pid(st.pid);
+  resp.set_exit_status(st.exit_status);
+  SetTimestamp(st.exited_at, resp.mutable_exited_at());
+  if (req.exec_id().empty()) {
+    events::TaskDelete ev;
+    ev.set_container_id(req.id());
+    ev.set_pid(st.pid);
+    ev.set_exit_status(st.exit_status);
+    *ev.mutable_exited_at() = resp.exited_at();
+    ev.set_id(req.id());
+    publisher_->Publish("/tasks/delete", ev);
+  }
+  return resp;
+}
+
+absl::StatusOr<Empty> TaskService::Exec(const task::ExecProcessRequest& req) {
+  absl::StatusOr<std::shared_ptr<Container>> c = Find(req.id());
+  if (!c.ok()) return c.status();
+  if (req.exec_id().empty()) return absl::InvalidArgumentError("exec id is required");
+  if ((*c)->init->status().state == ProcState::kStopped) {
+    return absl::FailedPreconditionError(absl::StrCat("container ", req.id(), " is stopped"));
+  }
+  StdioPaths paths{req.stdin(), req.stdout(), req.stderr(), req.terminal()};
+  {
+    std::lock_guard lock(mu_);
+    if ((*c)->execs.count(req.exec_id()) != 0) {
+      return absl::AlreadyExistsError(absl::StrCat("exec ", req.exec_id(), " already exists"));
+    }
+    (*c)->execs[req.exec_id()] = std::make_shared<Process>(req.id(), req.exec_id(), paths);
+    (*c)->exec_specs[req.exec_id()] = req.spec().value();
+  }
+  events::TaskExecAdded ev;
+  ev.set_container_id(req.id());
+  ev.set_exec_id(req.exec_id());
+  publisher_->Publish("/tasks/exec-added", ev);
+  return Empty();
+}
+
+}  // namespace peapod::shim

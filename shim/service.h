@@ -1,0 +1,97 @@
+// containerd.task.v2.Task: the Task API containerd (and peapodd) drive the
+// shim with. Handlers are thin: they translate the protobuf request once, call
+// the Launcher, update the Process state machines and publish events.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
+#include "shim/events.h"
+#include "shim/launcher.h"
+#include "shim/process.h"
+#include "shim/reaper.h"
+#include "shim/ttrpc/server.h"
+
+namespace peapod::shim {
+
+inline constexpr char kTaskService[] = "containerd.task.v2.Task";
+
+// One container: its init, its execs, and the rootfs the shim mounted.
+struct Container {
+  std::string id, bundle;
+  bool rootfs_mounted = false;
+  std::shared_ptr<Process> init;
+  std::map<std::string, std::shared_ptr<Process>> execs;
+  std::map<std::string, std::string> exec_specs;  // exec id -> OCI process JSON, until Start
+  std::mutex op_mu;                               // serializes runtime calls on this container
+};
+
+class TaskService {
+ public:
+  // on_shutdown runs (once) when Shutdown finds no container left.
+  TaskService(Reaper* reaper, Launcher* launcher, Publisher* publisher,
+              std::function<void()> on_shutdown);
+
+  // Registers every Task method on the server.
+  void Register(ttrpc::Server* server);
+
+  // The Task methods (one per RPC of shim.proto).
+  absl::StatusOr<containerd::task::v2::CreateTaskResponse> Create(
+      const containerd::task::v2::CreateTaskRequest& req);
+  absl::StatusOr<containerd::task::v2::StartResponse> Start(
+      const containerd::task::v2::StartRequest& req);
+  absl::StatusOr<containerd::task::v2::DeleteResponse> Delete(
+      const containerd::task::v2::DeleteRequest& req);
+  absl::StatusOr<google::protobuf::Empty> Exec(const containerd::task::v2::ExecProcessRequest& req);
+  absl::StatusOr<containerd::task::v2::StateResponse> State(
+      const containerd::task::v2::StateRequest& req);
+  absl::StatusOr<google::protobuf::Empty> Kill(const containerd::task::v2::KillRequest& req);
+  absl::StatusOr<containerd::task::v2::PidsResponse> Pids(
+      const containerd::task::v2::PidsRequest& req);
+  absl::StatusOr<google::protobuf::Empty> Pause(const containerd::task::v2::PauseRequest& req);
+  absl::StatusOr<google::protobuf::Empty> Resume(const containerd::task::v2::ResumeRequest& req);
+  absl::StatusOr<google::protobuf::Empty> ResizePty(
+      const containerd::task::v2::ResizePtyRequest& req);
+  absl::StatusOr<google::protobuf::Empty> CloseIO(const containerd::task::v2::CloseIORequest& req);
+  absl::StatusOr<google::protobuf::Empty> Update(
+      const containerd::task::v2::UpdateTaskRequest& req);
+  absl::StatusOr<containerd::task::v2::WaitResponse> Wait(
+      const containerd::task::v2::WaitRequest& req);
+  absl::StatusOr<containerd::task::v2::StatsResponse> Stats(
+      const containerd::task::v2::StatsRequest& req);
+  absl::StatusOr<containerd::task::v2::ConnectResponse> Connect(
+      const containerd::task::v2::ConnectRequest& req);
+  absl::StatusOr<google::protobuf::Empty> Shutdown(
+      const containerd::task::v2::ShutdownRequest& req);
+  absl::StatusOr<google::protobuf::Empty> Checkpoint(
+      const containerd::task::v2::CheckpointTaskRequest& req);
+
+  // Number of containers the shim holds.
+  int containers() const;
+
+ private:
+  absl::StatusOr<std::shared_ptr<Container>> Find(const std::string& id) const;
+  absl::StatusOr<std::shared_ptr<Process>> FindProcess(const std::string& id,
+                                                       const std::string& exec_id) const;
+  absl::StatusOr<containerd::task::v2::StartResponse> StartExec(Container& c,
+                                                                const std::string& exec_id);
+  // Watches pid and records its exit on p (and publishes TaskExit).
+  void WatchExit(const std::shared_ptr<Process>& p, pid_t pid);
+
+  Reaper* reaper_;
+  Launcher* launcher_;
+  Publisher* publisher_;
+  std::function<void()> on_shutdown_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Container>> containers_;
+};
+
+// Fills a protobuf Timestamp.
+void SetTimestamp(const timespec& ts, google::protobuf::Timestamp* out);
+
+}  // namespace peapod::shim

@@ -1,0 +1,73 @@
+// A container process's stdio as containerd names it: fifo paths (or
+// file:// URIs) for stdin, stdout and stderr, or a terminal.
+//
+// Without a terminal the fifos are handed to the runtime as they are, no
+// copying: the container writes straight into containerd's fifo. The shim
+// keeps a read end of each output fifo open for the life of the process, so
+// the container never gets EPIPE while containerd restarts (it blocks when
+// the fifo is full instead, as with containerd's own shim).
+//
+// With a terminal the runtime sends the pty master over a console socket and
+// one small thread copies master -> stdout fifo and stdin fifo -> master.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "oci/linux/unique_fd.h"
+
+namespace peapod::shim {
+
+struct StdioPaths {
+  std::string stdin_path, stdout_path, stderr_path;
+  bool terminal = false;
+};
+
+class Stdio {
+ public:
+  // Opens the paths (empty = /dev/null); with a terminal, also creates the
+  // console socket the runtime will send the pty master to.
+  static absl::StatusOr<std::unique_ptr<Stdio>> Open(const StdioPaths& paths);
+  ~Stdio();
+  Stdio(const Stdio&) = delete;
+  Stdio& operator=(const Stdio&) = delete;
+
+  // The fds the runtime gives the process (-1: /dev/null or the terminal).
+  int stdin_fd() const { return stdin_.get(); }
+  int stdout_fd() const { return stdout_w_.get(); }
+  int stderr_fd() const { return stderr_w_.get(); }
+  // The console socket path for the runtime, "" without a terminal.
+  const std::string& console_socket() const { return console_path_; }
+
+  // Once the runtime has the process's stdio: drops the shim's copies of the
+  // process's ends (so readers see EOF when the process exits) and, with a
+  // terminal, receives the pty master and starts copying.
+  absl::Status AfterSpawn();
+  // Closes the process's stdin (CloseIO).
+  void CloseStdin();
+  // Sets the terminal size; no-op without a terminal.
+  absl::Status Resize(uint32_t width, uint32_t height);
+  // Waits (up to timeout_ms) until all terminal output reached stdout.
+  void WaitOutput(int timeout_ms);
+
+ private:
+  Stdio() = default;
+  void CopyLoop();
+
+  StdioPaths paths_;
+  linux::UniqueFd stdin_;                      // read end handed to the process or copied
+  linux::UniqueFd stdout_w_, stderr_w_;        // write ends handed to the process
+  linux::UniqueFd stdout_hold_, stderr_hold_;  // read ends kept open, never read
+  linux::UniqueFd console_listener_;
+  std::string console_dir_, console_path_;
+  linux::UniqueFd master_;
+  linux::UniqueFd copy_stop_;  // eventfd ending the copier
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool copying_ = false;
+};
+
+}  // namespace peapod::shim
