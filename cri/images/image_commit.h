@@ -1,0 +1,35 @@
+// Turns a manifest + config into a stored image: layers unpacked once per
+// chain ID (in parallel, streaming from their source into the unpacker while
+// the compressed blob is verified and kept), then the image record.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cri/images/image_store.h"
+#include "cri/images/manifest.h"
+
+namespace peapod::images {
+
+// Streams a layer blob's bytes to `sink` (unverified; the caller verifies).
+using BlobFetcher = std::function<absl::Status(
+    const Descriptor& blob, const std::function<absl::Status(const char*, size_t)>& sink)>;
+
+struct CommitRequest {
+  Manifest manifest;  // an image manifest (not an index)
+  std::string manifest_digest;
+  std::string index_digest;  // may be empty
+  std::string config_body;   // verified against manifest.config.digest
+  std::vector<std::string> repo_tags;
+  std::vector<std::string> repo_digests;
+  int parallel_layers = 4;
+};
+
+// Stores the manifest and config blobs, unpacks missing layers (from stored
+// blobs, else through `fetch`) and writes the record. Returns the record.
+absl::StatusOr<ImageRecord> CommitImage(ImageStore& store, const CommitRequest& request,
+                                        const BlobFetcher& fetch);
+
+}  // namespace peapod::images
