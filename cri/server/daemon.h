@@ -1,0 +1,30 @@
+// Everything an RPC handler may use, owned by peapodd's main and handed to
+// the services by reference (no globals).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "cri/config/config.h"
+#include "cri/server/log.h"
+#include "cri/store/record_store.h"
+
+namespace peapod::cri {
+
+struct Daemon {
+  // Holds the config and logger; stores are opened by RunDaemon.
+  Daemon(Config c, Logger& l) : config(std::move(c)), log(l) {}
+
+  Config config;
+  Logger& log;
+  std::unique_ptr<PodStore> pods;
+  std::unique_ptr<ContainerStore> containers;
+  // True once state is recovered; RpcEdge gates RPCs on it.
+  std::atomic<bool> ready = false;
+};
+
+// peapod's version, from the CMake project version.
+std::string_view PeapodVersion();
+
+}  // namespace peapod::cri

@@ -1,0 +1,103 @@
+#include "cri/server/daemon_run.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <memory>
+
+#include "cri/server/daemon.h"
+#include "cri/server/rpc_edge.h"
+#include "cri/server/services.h"
+#include "cri/server/socket_claim.h"
+#include "cri/store/record_file.h"
+#include "cri/util/str.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+
+namespace peapod::cri {
+namespace {
+
+// 1. Directories and the pod/container records.
+absl::Status LoadState(Daemon& d) {
+  for (const std::string* dir : {&d.config.root, &d.config.state_dir}) {
+    if (absl::Status s = EnsureDir(*dir); !s.ok()) return s;
+  }
+  absl::StatusOr<std::unique_ptr<PodStore>> pods =
+      PodStore::Open(d.config.root + "/pods", "pod sandbox");
+  if (!pods.ok()) return pods.status();
+  absl::StatusOr<std::unique_ptr<ContainerStore>> containers =
+      ContainerStore::Open(d.config.root + "/containers", "container");
+  if (!containers.ok()) return containers.status();
+  d.pods = std::move(*pods);
+  d.containers = std::move(*containers);
+  for (const auto* errors : {&d.pods->load_errors(), &d.containers->load_errors()}) {
+    for (const std::string& e : *errors) d.log.Warn(Cat("skipping unreadable record ", e));
+  }
+  d.log.Info(Cat("loaded ", d.pods->List().size(), " pods and ", d.containers->List().size(),
+                 " containers"));
+  return absl::OkStatus();
+}
+
+// Blocks the stop signals in this (and every later) thread; returns the set.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+}  // namespace
+
+int RunDaemon(Config config) {
+  Logger log(config.log_level);
+  Daemon d(std::move(config), log);
+  sigset_t stop = BlockStopSignals();  // Before gRPC starts its threads.
+
+  if (absl::Status s = LoadState(d); !s.ok()) {
+    log.Error(Cat("cannot load state: ", s.ToString()));
+    return 1;
+  }
+  // 2. The socket: one peapodd per path, stale files removed.
+  absl::StatusOr<SocketClaim> claim = SocketClaim::Acquire(d.config.socket_path);
+  if (!claim.ok()) {
+    log.Error(Cat("cannot claim the CRI socket: ", claim.status().ToString()));
+    return 1;
+  }
+  // 3. gRPC server with both CRI services behind the one edge.
+  RpcEdge edge(log, d.ready);
+  RuntimeService runtime(d, edge);
+  ImageService images(d, edge);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix://" + d.config.socket_path, grpc::InsecureServerCredentials());
+  builder.RegisterService(&runtime);
+  builder.RegisterService(&images);
+  builder.SetMaxReceiveMessageSize(16 << 20);
+  mode_t old_umask = umask(0117);  // The socket is born 0660, never wider.
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  umask(old_umask);
+  if (!server) {
+    log.Error(Cat("cannot listen on ", d.config.socket_path));
+    return 1;
+  }
+  if (absl::Status s = claim->RestrictSocket(); !s.ok()) {
+    log.Error(s.ToString());
+    server->Shutdown();
+    return 1;
+  }
+  // 4. Serve. Reconnecting to running shims will happen before this point.
+  d.ready = true;
+  log.Info(Cat("peapodd ", PeapodVersion(), " serving CRI on unix://", d.config.socket_path));
+  int sig = 0;
+  sigwait(&stop, &sig);
+  log.Info(Cat("received signal ", sig, ", shutting down"));
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server->Wait();
+  claim->RemoveSocket();
+  return 0;
+}
+
+}  // namespace peapod::cri

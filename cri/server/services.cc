@@ -1,0 +1,281 @@
+// Method → handler wiring for RuntimeService and ImageService.
+#include "cri/server/services.h"
+#include "cri/server/handlers.h"
+#include "cri/util/str.h"
+
+namespace peapod::cri {
+namespace {
+
+absl::Status NotImplemented(std::string_view method) {
+  return absl::UnimplementedError(Cat(method, " is not implemented by peapod yet"));
+}
+
+}  // namespace
+
+grpc::Status RuntimeService::Version(grpc::ServerContext*, const v1::VersionRequest* req,
+                                     v1::VersionResponse* resp) {
+  return edge_.Run("/runtime.v1.RuntimeService/Version", RpcEdge::Gate::kAlways,
+                   [&] { return HandleVersion(daemon_, *req, *resp); });
+}
+
+grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext*, const v1::RunPodSandboxRequest*,
+                                           v1::RunPodSandboxResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/RunPodSandbox", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("RunPodSandbox"); });
+}
+
+grpc::Status RuntimeService::StopPodSandbox(grpc::ServerContext*, const v1::StopPodSandboxRequest*,
+                                            v1::StopPodSandboxResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/StopPodSandbox", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("StopPodSandbox"); });
+}
+
+grpc::Status RuntimeService::RemovePodSandbox(grpc::ServerContext*,
+                                              const v1::RemovePodSandboxRequest*,
+                                              v1::RemovePodSandboxResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/RemovePodSandbox", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("RemovePodSandbox"); });
+}
+
+grpc::Status RuntimeService::PodSandboxStatus(grpc::ServerContext*,
+                                              const v1::PodSandboxStatusRequest*,
+                                              v1::PodSandboxStatusResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/PodSandboxStatus", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("PodSandboxStatus"); });
+}
+
+grpc::Status RuntimeService::ListPodSandbox(grpc::ServerContext*, const v1::ListPodSandboxRequest*,
+                                            v1::ListPodSandboxResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/ListPodSandbox", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("ListPodSandbox"); });
+}
+
+grpc::Status RuntimeService::StreamPodSandboxes(
+    grpc::ServerContext*, const v1::StreamPodSandboxesRequest*,
+    grpc::ServerWriter<v1::StreamPodSandboxesResponse>*) {
+  return edge_.Run("/runtime.v1.RuntimeService/StreamPodSandboxes", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("StreamPodSandboxes"); });
+}
+
+grpc::Status RuntimeService::CreateContainer(grpc::ServerContext*,
+                                             const v1::CreateContainerRequest*,
+                                             v1::CreateContainerResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/CreateContainer", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("CreateContainer"); });
+}
+
+grpc::Status RuntimeService::StartContainer(grpc::ServerContext*, const v1::StartContainerRequest*,
+                                            v1::StartContainerResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/StartContainer", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("StartContainer"); });
+}
+
+grpc::Status RuntimeService::StopContainer(grpc::ServerContext*, const v1::StopContainerRequest*,
+                                           v1::StopContainerResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/StopContainer", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("StopContainer"); });
+}
+
+grpc::Status RuntimeService::RemoveContainer(grpc::ServerContext*,
+                                             const v1::RemoveContainerRequest*,
+                                             v1::RemoveContainerResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/RemoveContainer", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("RemoveContainer"); });
+}
+
+grpc::Status RuntimeService::ListContainers(grpc::ServerContext*, const v1::ListContainersRequest*,
+                                            v1::ListContainersResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/ListContainers", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("ListContainers"); });
+}
+
+grpc::Status RuntimeService::StreamContainers(grpc::ServerContext*,
+                                              const v1::StreamContainersRequest*,
+                                              grpc::ServerWriter<v1::StreamContainersResponse>*) {
+  return edge_.Run("/runtime.v1.RuntimeService/StreamContainers", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("StreamContainers"); });
+}
+
+grpc::Status RuntimeService::ContainerStatus(grpc::ServerContext*,
+                                             const v1::ContainerStatusRequest*,
+                                             v1::ContainerStatusResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/ContainerStatus", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("ContainerStatus"); });
+}
+
+grpc::Status RuntimeService::UpdateContainerResources(grpc::ServerContext*,
+                                                      const v1::UpdateContainerResourcesRequest*,
+                                                      v1::UpdateContainerResourcesResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/UpdateContainerResources", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("UpdateContainerResources"); });
+}
+
+grpc::Status RuntimeService::ReopenContainerLog(grpc::ServerContext*,
+                                                const v1::ReopenContainerLogRequest*,
+                                                v1::ReopenContainerLogResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/ReopenContainerLog", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("ReopenContainerLog"); });
+}
+
+grpc::Status RuntimeService::ExecSync(grpc::ServerContext*, const v1::ExecSyncRequest*,
+                                      v1::ExecSyncResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/ExecSync", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("ExecSync"); });
+}
+
+grpc::Status RuntimeService::Exec(grpc::ServerContext*, const v1::ExecRequest*, v1::ExecResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/Exec", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("Exec"); });
+}
+
+grpc::Status RuntimeService::Attach(grpc::ServerContext*, const v1::AttachRequest*,
+                                    v1::AttachResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/Attach", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("Attach"); });
+}
+
+grpc::Status RuntimeService::PortForward(grpc::ServerContext*, const v1::PortForwardRequest*,
+                                         v1::PortForwardResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/PortForward", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("PortForward"); });
+}
+
+grpc::Status RuntimeService::ContainerStats(grpc::ServerContext*, const v1::ContainerStatsRequest*,
+                                            v1::ContainerStatsResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/ContainerStats", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("ContainerStats"); });
+}
+
+grpc::Status RuntimeService::ListContainerStats(grpc::ServerContext*,
+                                                const v1::ListContainerStatsRequest*,
+                                                v1::ListContainerStatsResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/ListContainerStats", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("ListContainerStats"); });
+}
+
+grpc::Status RuntimeService::StreamContainerStats(
+    grpc::ServerContext*, const v1::StreamContainerStatsRequest*,
+    grpc::ServerWriter<v1::StreamContainerStatsResponse>*) {
+  return edge_.Run("/runtime.v1.RuntimeService/StreamContainerStats", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("StreamContainerStats"); });
+}
+
+grpc::Status RuntimeService::PodSandboxStats(grpc::ServerContext*,
+                                             const v1::PodSandboxStatsRequest*,
+                                             v1::PodSandboxStatsResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/PodSandboxStats", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("PodSandboxStats"); });
+}
+
+grpc::Status RuntimeService::ListPodSandboxStats(grpc::ServerContext*,
+                                                 const v1::ListPodSandboxStatsRequest*,
+                                                 v1::ListPodSandboxStatsResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/ListPodSandboxStats", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("ListPodSandboxStats"); });
+}
+
+grpc::Status RuntimeService::StreamPodSandboxStats(
+    grpc::ServerContext*, const v1::StreamPodSandboxStatsRequest*,
+    grpc::ServerWriter<v1::StreamPodSandboxStatsResponse>*) {
+  return edge_.Run("/runtime.v1.RuntimeService/StreamPodSandboxStats", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("StreamPodSandboxStats"); });
+}
+
+grpc::Status RuntimeService::UpdateRuntimeConfig(grpc::ServerContext*,
+                                                 const v1::UpdateRuntimeConfigRequest*,
+                                                 v1::UpdateRuntimeConfigResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/UpdateRuntimeConfig", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("UpdateRuntimeConfig"); });
+}
+
+grpc::Status RuntimeService::Status(grpc::ServerContext*, const v1::StatusRequest* req,
+                                    v1::StatusResponse* resp) {
+  return edge_.Run("/runtime.v1.RuntimeService/Status", RpcEdge::Gate::kAlways,
+                   [&] { return HandleStatus(daemon_, *req, *resp); });
+}
+
+grpc::Status RuntimeService::CheckpointContainer(grpc::ServerContext*,
+                                                 const v1::CheckpointContainerRequest*,
+                                                 v1::CheckpointContainerResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/CheckpointContainer", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("CheckpointContainer"); });
+}
+
+grpc::Status RuntimeService::GetContainerEvents(grpc::ServerContext*, const v1::GetEventsRequest*,
+                                                grpc::ServerWriter<v1::ContainerEventResponse>*) {
+  return edge_.Run("/runtime.v1.RuntimeService/GetContainerEvents", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("GetContainerEvents"); });
+}
+
+grpc::Status RuntimeService::ListMetricDescriptors(grpc::ServerContext*,
+                                                   const v1::ListMetricDescriptorsRequest*,
+                                                   v1::ListMetricDescriptorsResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/ListMetricDescriptors", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("ListMetricDescriptors"); });
+}
+
+grpc::Status RuntimeService::ListPodSandboxMetrics(grpc::ServerContext*,
+                                                   const v1::ListPodSandboxMetricsRequest*,
+                                                   v1::ListPodSandboxMetricsResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/ListPodSandboxMetrics", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("ListPodSandboxMetrics"); });
+}
+
+grpc::Status RuntimeService::StreamPodSandboxMetrics(
+    grpc::ServerContext*, const v1::StreamPodSandboxMetricsRequest*,
+    grpc::ServerWriter<v1::StreamPodSandboxMetricsResponse>*) {
+  return edge_.Run("/runtime.v1.RuntimeService/StreamPodSandboxMetrics", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("StreamPodSandboxMetrics"); });
+}
+
+grpc::Status RuntimeService::RuntimeConfig(grpc::ServerContext*, const v1::RuntimeConfigRequest*,
+                                           v1::RuntimeConfigResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/RuntimeConfig", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("RuntimeConfig"); });
+}
+
+grpc::Status RuntimeService::UpdatePodSandboxResources(grpc::ServerContext*,
+                                                       const v1::UpdatePodSandboxResourcesRequest*,
+                                                       v1::UpdatePodSandboxResourcesResponse*) {
+  return edge_.Run("/runtime.v1.RuntimeService/UpdatePodSandboxResources",
+                   RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("UpdatePodSandboxResources"); });
+}
+
+grpc::Status ImageService::ListImages(grpc::ServerContext*, const v1::ListImagesRequest*,
+                                      v1::ListImagesResponse*) {
+  return edge_.Run("/runtime.v1.ImageService/ListImages", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("ListImages"); });
+}
+
+grpc::Status ImageService::StreamImages(grpc::ServerContext*, const v1::StreamImagesRequest*,
+                                        grpc::ServerWriter<v1::StreamImagesResponse>*) {
+  return edge_.Run("/runtime.v1.ImageService/StreamImages", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("StreamImages"); });
+}
+
+grpc::Status ImageService::ImageStatus(grpc::ServerContext*, const v1::ImageStatusRequest*,
+                                       v1::ImageStatusResponse*) {
+  return edge_.Run("/runtime.v1.ImageService/ImageStatus", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("ImageStatus"); });
+}
+
+grpc::Status ImageService::PullImage(grpc::ServerContext*, const v1::PullImageRequest*,
+                                     v1::PullImageResponse*) {
+  return edge_.Run("/runtime.v1.ImageService/PullImage", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("PullImage"); });
+}
+
+grpc::Status ImageService::RemoveImage(grpc::ServerContext*, const v1::RemoveImageRequest*,
+                                       v1::RemoveImageResponse*) {
+  return edge_.Run("/runtime.v1.ImageService/RemoveImage", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("RemoveImage"); });
+}
+
+grpc::Status ImageService::ImageFsInfo(grpc::ServerContext*, const v1::ImageFsInfoRequest*,
+                                       v1::ImageFsInfoResponse*) {
+  return edge_.Run("/runtime.v1.ImageService/ImageFsInfo", RpcEdge::Gate::kWhenReady,
+                   [&] { return NotImplemented("ImageFsInfo"); });
+}
+
+}  // namespace peapod::cri
