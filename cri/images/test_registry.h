@@ -1,0 +1,58 @@
+// Test helper: a private Debian docker-registry on 127.0.0.1 (random port,
+// filesystem storage in a temp dir, optional htpasswd basic auth), and
+// pushing images built by the test through the Registry API.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cri/images/test_tar.h"
+
+namespace peapod::images::testing {
+
+// A test image: blobs plus the manifest that names them.
+struct TestImage {
+  std::map<std::string, std::string> blobs;  // digest → bytes
+  std::string manifest;                      // JSON
+  std::string media_type;
+  std::string digest;  // of the manifest
+  std::string config_digest;
+};
+
+// Builds an OCI image from layer tars (already compressed as wished).
+// `diff_ids` are the digests of the uncompressed tars.
+TestImage BuildImage(
+    const std::vector<std::string>& layers, const std::vector<std::string>& diff_ids,
+    const std::string& user = "",
+    const std::string& layer_media_type = "application/vnd.oci.image.layer.v1.tar+gzip",
+    const std::string& architecture = "amd64");
+
+// An OCI index over platform manifests (architectures from each image).
+TestImage BuildIndex(const std::vector<std::pair<std::string, TestImage>>& by_arch);
+
+class TestRegistry {
+ public:
+  // Starts a registry; with a user, htpasswd basic auth is required.
+  explicit TestRegistry(const std::string& user = "", const std::string& password = "");
+  ~TestRegistry();
+  TestRegistry(const TestRegistry&) = delete;
+  TestRegistry& operator=(const TestRegistry&) = delete;
+
+  // "127.0.0.1:<port>".
+  std::string host() const { return host_; }
+  // Uploads blobs and the manifest under `tag` (or the digest when tag is empty).
+  // Returns the HTTP status of the manifest PUT.
+  long Push(const std::string& repo, const std::string& tag, const TestImage& image);
+
+ private:
+  long Request(const std::string& method, const std::string& url, const std::string& body,
+               const std::string& content_type, std::string* location);
+
+  std::string dir_, host_, user_, password_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace peapod::images::testing
