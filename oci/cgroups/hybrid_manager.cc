@@ -48,9 +48,20 @@ class HybridManager : public Manager {
   bool Exists() const override { return v1_.Exists() || v2_.Exists(); }
 
   absl::Status KillAll() override {
-    absl::Status st = v2_.KillAll();
-    st.Update(v1_.KillAll());  // a task that escaped the v2 cgroup is still in v1
-    return st;
+    if (!v2_.Exists()) return v1_.KillAll();
+    absl::Status st = v2_.SendKill();
+    if (st.ok()) {
+      // Tasks stopped by the v1 freezer only die once thawed.
+      auto frozen = v1_.Dir("freezer").empty()
+                        ? FreezerState::kThawed
+                        : v1_.GetFreezerState().value_or(FreezerState::kThawed);
+      if (frozen == FreezerState::kFrozen) st.Update(v1_.Thaw());
+      st.Update(v2_.WaitEmpty());
+    }
+    // A task that escaped the v2 cgroup is still in v1 (and v1 is the
+    // fallback on kernels without cgroup.kill).
+    absl::Status v1 = v1_.KillAll();
+    return st.ok() || absl::IsUnimplemented(st) ? v1 : st;
   }
 
   absl::Status Destroy(bool kill) override {

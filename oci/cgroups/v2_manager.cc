@@ -167,21 +167,30 @@ absl::StatusOr<uint64_t> V2Manager::OomKillCount() {
   return KeyValue(*events, "oom_kill");
 }
 
-absl::Status V2Manager::KillAll() {
-  if (!Exists()) return absl::OkStatus();
-  if (!FileExists(dir_, "cgroup.kill")) return Manager::KillAll();
-  if (auto st = WriteFile(dir_, "cgroup.kill", "1"); !st.ok()) return st;
+absl::Status V2Manager::SendKill() {
+  if (!FileExists(dir_, "cgroup.kill")) return absl::UnimplementedError("no cgroup.kill");
+  return WriteFile(dir_, "cgroup.kill", "1");
+}
+
+absl::Status V2Manager::WaitEmpty() {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   for (;;) {
     auto events = ReadFile(dir_, "cgroup.events");
     if (!events.ok()) return absl::IsNotFound(events.status()) ? absl::OkStatus() : events.status();
     if (KeyValue(*events, "populated") == 0) return absl::OkStatus();
     if (std::chrono::steady_clock::now() > deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat(dir_, ": still populated 5s after cgroup.kill"));
+      return absl::DeadlineExceededError(absl::StrCat(dir_, ": still populated after 5s"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+}
+
+absl::Status V2Manager::KillAll() {
+  if (!Exists()) return absl::OkStatus();
+  absl::Status st = SendKill();
+  if (absl::IsUnimplemented(st)) return Manager::KillAll();
+  if (!st.ok()) return st;
+  return WaitEmpty();
 }
 
 absl::Status V2Manager::Destroy(bool kill) {

@@ -30,6 +30,11 @@ class V2Manager : public Manager {
   bool Exists() const override;
   // Uses cgroup.kill where the kernel has it.
   absl::Status KillAll() override;
+  // Writes cgroup.kill (SIGKILL to every task below) without waiting;
+  // Unimplemented on kernels before 5.14.
+  absl::Status SendKill();
+  // Waits up to 5s for cgroup.events "populated 0".
+  absl::Status WaitEmpty();
 
   // Writes linux.resources.unified after checking every key; a key whose
   // controller is not enabled here is FailedPrecondition naming it.
