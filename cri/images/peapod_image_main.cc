@@ -1,15 +1,17 @@
 // peapod-image: drives the image store until peapodd exists.
 //   peapod-image [--root DIR] [--config peapod.toml] <verb> args...
 //   verbs: pull REF [--user U --password P] | list | inspect REF | rm REF |
-//          mount CONTAINER REF | umount CONTAINER | df
+//          import DIR|TAR [--name N] | mount CONTAINER REF | umount CONTAINER | df
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "cri/images/fs_util.h"
 #include "cri/images/image_store.h"
+#include "cri/images/importer.h"
 #include "cri/images/puller.h"
 #include "cri/images/registry_config.h"
 
@@ -84,6 +86,15 @@ int Dispatch(ImageStore& store, const Cli& cli) {
     absl::Status s = store.Unmount(cli.args[1]);
     return s.ok() ? 0 : Fail(s);
   }
+  if (verb == "import" && need(1)) {  // an OCI layout dir, else a docker-archive tar
+    std::string name = cli.flags.count("name") ? cli.flags.at("name") : "";
+    auto ims = std::filesystem::is_directory(cli.args[1])
+                   ? ImportOciLayout(store, cli.args[1], name)
+                   : ImportDockerArchive(store, cli.args[1]);
+    if (!ims.ok()) return Fail(ims.status());
+    for (const ImageRecord& im : *ims) printf("%s\n", im.id.c_str());
+    return 0;
+  }
   if (verb == "df") {
     auto u = store.Usage();
     if (!u.ok()) return Fail(u.status());
@@ -91,9 +102,10 @@ int Dispatch(ImageStore& store, const Cli& cli) {
            static_cast<unsigned long long>(u->inodes));
     return 0;
   }
-  fprintf(stderr,
-          "usage: peapod-image [--root DIR] [--config FILE] pull REF [--user U --password P] | "
-          "list | inspect REF | rm REF | mount ID REF | umount ID | df\n");
+  fprintf(
+      stderr,
+      "usage: peapod-image [--root DIR] [--config FILE] pull REF [--user U --password P] | "
+      "list | inspect REF | rm REF | import DIR|TAR [--name N] | mount ID REF | umount ID | df\n");
   return 2;
 }
 
