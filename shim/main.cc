@@ -131,7 +131,7 @@ void RedirectStdio(const std::string& bundle) {
   unlink(socket_path.c_str());
   // Let the Shutdown response and queued events go out, then leave without
   // running destructors under threads still blocked in Wait.
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
   _exit(0);
 }
 
