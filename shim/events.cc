@@ -11,6 +11,27 @@ namespace peapod::shim {
 namespace {
 constexpr int kAttempts = 5;
 constexpr size_t kMaxQueued = 1024;
+
+// The event message of each topic, named without reflection (building the
+// descriptor pool would page in most of libprotobuf for one string).
+const char* EventType(const std::string& topic) {
+  static constexpr std::pair<const char*, const char*> kTypes[] = {
+      {"/tasks/create", "containerd.events.TaskCreate"},
+      {"/tasks/start", "containerd.events.TaskStart"},
+      {"/tasks/exit", "containerd.events.TaskExit"},
+      {"/tasks/delete", "containerd.events.TaskDelete"},
+      {"/tasks/exec-added", "containerd.events.TaskExecAdded"},
+      {"/tasks/exec-started", "containerd.events.TaskExecStarted"},
+      {"/tasks/paused", "containerd.events.TaskPaused"},
+      {"/tasks/resumed", "containerd.events.TaskResumed"},
+      {"/tasks/oom", "containerd.events.TaskOOM"},
+  };
+  for (const auto& [t, type] : kTypes) {
+    if (topic == t) return type;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 Publisher::Publisher(std::string ttrpc_address, std::string ns)
@@ -27,12 +48,12 @@ Publisher::~Publisher() {
   thread_.join();
 }
 
-void Publisher::Publish(const std::string& topic, const google::protobuf::Message& event) {
-  if (address_.empty()) return;
+void Publisher::Publish(const std::string& topic, const google::protobuf::MessageLite& event) {
+  const char* type = EventType(topic);
+  if (address_.empty() || type == nullptr) return;
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  Item item{topic, event.GetDescriptor()->full_name(), event.SerializeAsString(), ts.tv_sec,
-            static_cast<int32_t>(ts.tv_nsec)};
+  Item item{topic, type, event.SerializeAsString(), ts.tv_sec, static_cast<int32_t>(ts.tv_nsec)};
   std::lock_guard lock(mu_);
   if (queue_.size() >= kMaxQueued) queue_.pop_front();  // containerd gone for long: drop oldest
   queue_.push_back(std::move(item));

@@ -12,7 +12,7 @@
 #include <string>
 #include <thread>
 
-#include "google/protobuf/message.h"
+#include "google/protobuf/message_lite.h"
 #include "shim/ttrpc/client.h"
 
 namespace peapod::shim {
@@ -26,8 +26,9 @@ class Publisher {
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
 
-  // Queues an event for `topic` ("/tasks/exit").
-  void Publish(const std::string& topic, const google::protobuf::Message& event);
+  // Queues an event for a containerd task topic ("/tasks/exit"); events of
+  // other topics are dropped.
+  void Publish(const std::string& topic, const google::protobuf::MessageLite& event);
 
  private:
   struct Item {

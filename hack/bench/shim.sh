@@ -50,6 +50,7 @@ tp=0
 tr=0
 for i in $(seq "$n"); do
   t0=$(now_ms); ctr_ run --rm --runtime io.containerd.peapod.v2 "$img" "p$i" true; t1=$(now_ms)
+  [ -n "${VERBOSE:-}" ] && echo "peapod run $i: $((t1 - t0)) ms" >&2
   ctr_ run --rm --runtime io.containerd.runc.v2 "$img" "r$i" true; t2=$(now_ms)
   tp=$((tp + t1 - t0))
   tr=$((tr + t2 - t1))
@@ -58,9 +59,11 @@ echo "ctr run --rm true, mean of $n: peapod $((tp / n)) ms, runc-v2 $((tr / n)) 
   "ratio peapod/runc $(awk "BEGIN{printf \"%.2f\", $tp/$tr}")"
 
 # Memory of one shim serving 1, then 5 containers (one sandbox group).
-mem() {  # pid -> "RSS x KiB, PSS y KiB, private z KiB"
-  awk '/^Rss:/{r=$2} /^Pss:/{p=$2} /^Private_Clean:/{c=$2} /^Private_Dirty:/{d=$2}
-       END{printf "RSS %d KiB, PSS %d KiB, private %d KiB", r, p, c+d}' "/proc/$1/smaps_rollup"
+# Private dirty is what each more pod really costs: clean file pages (the
+# binary, libprotobuf, libstdc++) are shared by every shim on the host.
+mem() {  # pid -> "RSS x KiB, PSS y KiB, private dirty z KiB"
+  awk '/^Rss:/{r=$2} /^Pss:/{p=$2} /^Private_Dirty:/{d=$2}
+       END{printf "RSS %d KiB, PSS %d KiB, private dirty %d KiB", r, p, d}' "/proc/$1/smaps_rollup"
 }
 for rt in peapod runc; do
   for i in 1 2 3 4 5; do
