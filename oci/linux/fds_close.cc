@@ -29,13 +29,19 @@ std::vector<int> OpenFds() {
 }
 
 absl::Status MoveFdsAbove(std::vector<int*> fds, int min_fd) {
+  // Duplicate everything first, then close the originals once each: two
+  // pointers may hold the same fd. Fds 0-2 are stdio and stay where they are.
+  std::vector<int> originals;
   for (int* fd : fds) {
-    if (*fd < 0 || *fd >= min_fd) continue;
+    if (*fd < 3 || *fd >= min_fd) continue;
     int moved = ::fcntl(*fd, F_DUPFD_CLOEXEC, min_fd);
     if (moved < 0) return ErrnoStatus("move fd");
-    ::close(*fd);
+    originals.push_back(*fd);
     *fd = moved;
   }
+  std::sort(originals.begin(), originals.end());
+  originals.erase(std::unique(originals.begin(), originals.end()), originals.end());
+  for (int fd : originals) ::close(fd);
   return absl::OkStatus();
 }
 

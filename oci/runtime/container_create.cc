@@ -1,0 +1,212 @@
+// Create: from a bundle to an init process blocked before exec.
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "oci/cgroups/manager.h"
+#include "oci/linux/capabilities.h"
+#include "oci/linux/console.h"
+#include "oci/linux/errno_status.h"
+#include "oci/linux/file_util.h"
+#include "oci/linux/namespaces.h"
+#include "oci/linux/process_setup.h"
+#include "oci/linux/rootfs.h"
+#include "oci/runtime/container_init.h"
+#include "oci/runtime/hooks.h"
+#include "oci/runtime/process_util.h"
+#include "oci/runtime/rollback.h"
+#include "oci/runtime/runtime.h"
+#include "oci/runtime/state_store.h"
+#include "oci/seccomp/filter.h"
+
+namespace peapod::runtime {
+namespace {
+
+using linux::ErrnoStatus;
+using linux::SyncType;
+
+std::string AbsolutePath(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(path.empty() ? "." : path, ec);
+  return abs.lexically_normal().string();
+}
+
+// Checks everything that can be checked before any resource exists, so bad
+// input leaves nothing behind.
+absl::Status ValidateSpec(const oci::Spec& spec, const std::string& rootfs) {
+  if (!spec.process) return absl::InvalidArgumentError("config.json: process is missing");
+  const oci::Process& p = *spec.process;
+  if (p.args.empty()) return absl::InvalidArgumentError("config.json: process.args is empty");
+  if (p.cwd.empty() || p.cwd[0] != '/') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config.json: process.cwd \"", p.cwd, "\" is not absolute"));
+  }
+  PEAPOD_RETURN_IF_ERROR(linux::ValidateUser(p.user));
+  if (p.capabilities) {
+    PEAPOD_RETURN_IF_ERROR(
+        linux::ParseCapabilities(*p.capabilities, linux::KernelLastCap()).status());
+  }
+  for (const oci::Rlimit& r : p.rlimits) {
+    PEAPOD_RETURN_IF_ERROR(linux::RlimitNumber(r.type).status());
+  }
+  if (!spec.linux) return absl::InvalidArgumentError("config.json: linux section is missing");
+  if (spec.linux->seccomp) {
+    PEAPOD_RETURN_IF_ERROR(seccomp::Filter::Build(*spec.linux->seccomp).status());
+  }
+  PEAPOD_RETURN_IF_ERROR(linux::FormatTimeOffsets(spec.linux->time_offsets).status());
+  return linux::CheckRootfs(rootfs);
+}
+
+std::string OwnerName() {
+  struct passwd* pw = ::getpwuid(::geteuid());
+  return pw ? pw->pw_name : std::to_string(::geteuid());
+}
+
+oci::DeviceCgroupRule Allow(const char* type, int64_t major, int64_t minor, const char* access) {
+  oci::DeviceCgroupRule r;
+  r.allow = true;
+  r.type = type;
+  if (major >= 0) r.major = major;
+  if (minor >= 0) r.minor = minor;
+  r.access = access;
+  return r;
+}
+
+// The device rules the cgroup gets: the spec's, then (as runc) mknod of
+// anything, the default devices and the pty devices, then linux.devices.
+oci::Resources WithDeviceDefaults(const oci::Spec& spec) {
+  oci::Resources res = spec.linux->resources.value_or(oci::Resources{});
+  for (auto r : {Allow("c", -1, -1, "m"), Allow("b", -1, -1, "m"), Allow("c", 1, 3, "rwm"),
+                 Allow("c", 1, 8, "rwm"), Allow("c", 1, 7, "rwm"), Allow("c", 5, 0, "rwm"),
+                 Allow("c", 1, 5, "rwm"), Allow("c", 1, 9, "rwm"), Allow("c", 136, -1, "rwm"),
+                 Allow("c", 5, 2, "rwm")}) {
+    res.devices.push_back(r);
+  }
+  for (const oci::Device& d : spec.linux->devices) {
+    res.devices.push_back(Allow(d.type == "u" ? "c" : d.type.c_str(), d.major, d.minor, "rwm"));
+  }
+  return res;
+}
+
+// The launcher's half of the handshake once the intermediate is running.
+absl::Status DriveInit(linux::SyncChannel& sync, pid_t intermediate, const oci::Spec& spec,
+                       const linux::NamespacePlan& ns, cgroups::Manager& cg, const std::string& id,
+                       const std::string& bundle, Rollback& rb, pid_t* init_pid) {
+  // 1. The init's pid from the intermediate, which then exits.
+  absl::StatusOr<linux::SyncMessage> m = sync.Expect(SyncType::kChildPid);
+  WaitChild(intermediate).IgnoreError();
+  if (!m.ok()) return m.status();
+  pid_t pid = static_cast<pid_t>(m->value);
+  *init_pid = pid;
+  rb.Push("kill init", [pid] {
+    ::kill(pid, SIGKILL);
+    return WaitChild(pid).status();
+  });
+  // 2. cgroups, oom score, id maps; then let the init go on.
+  PEAPOD_RETURN_IF_ERROR(cg.Set(WithDeviceDefaults(spec)));
+  PEAPOD_RETURN_IF_ERROR(cg.Apply(pid));
+  if (spec.process->oom_score_adj) {
+    PEAPOD_RETURN_IF_ERROR(linux::WriteOomScoreAdj(pid, *spec.process->oom_score_adj));
+  }
+  if (ns.new_flags & CLONE_NEWUSER) {
+    PEAPOD_RETURN_IF_ERROR(
+        linux::WriteIdMaps(pid, spec.linux->uid_mappings, spec.linux->gid_mappings));
+  }
+  PEAPOD_RETURN_IF_ERROR(sync.Send(SyncType::kGo));
+  // 3. prestart and createRuntime hooks, in the runtime's namespaces.
+  PEAPOD_RETURN_IF_ERROR(sync.Expect(SyncType::kRuntimeHooks).status());
+  std::string state = HookState(id, "creating", pid, bundle, spec.annotations);
+  absl::Status hooks = RunHooks(spec.hooks.prestart, state, "prestart hook");
+  if (hooks.ok()) hooks = RunHooks(spec.hooks.create_runtime, state, "createRuntime hook");
+  if (!hooks.ok()) {
+    sync.Send(SyncType::kAbort, 0, hooks.message()).IgnoreError();
+    return hooks;
+  }
+  PEAPOD_RETURN_IF_ERROR(sync.Send(SyncType::kHooksDone));
+  // 4. The init is set up and blocks on the exec fifo.
+  return sync.Expect(SyncType::kReady).status();
+}
+
+}  // namespace
+
+absl::Status Create(const Options& opts, const CreateOptions& c) {
+  // 1. Input checks: nothing is created until they pass.
+  if (opts.systemd_cgroup) {
+    return absl::UnimplementedError("--systemd-cgroup is not supported by pea");
+  }
+  PEAPOD_RETURN_IF_ERROR(ValidateId(c.id));
+  std::string bundle = AbsolutePath(c.bundle);
+  absl::StatusOr<oci::Spec> loaded = oci::LoadSpec(bundle + "/config.json");
+  if (!loaded.ok()) return linux::Annotate(loaded.status(), bundle + "/config.json");
+  oci::Spec spec = *std::move(loaded);
+  std::string rootfs = spec.root.path.empty() || spec.root.path[0] == '/'
+                           ? spec.root.path
+                           : bundle + "/" + spec.root.path;
+  rootfs = AbsolutePath(rootfs);
+  PEAPOD_RETURN_IF_ERROR(ValidateSpec(spec, rootfs));
+  if (spec.process->terminal && c.console_socket.empty()) {
+    return absl::InvalidArgumentError("process.terminal needs --console-socket");
+  }
+  PEAPOD_ASSIGN_OR_RETURN(linux::NamespacePlan ns, linux::PlanNamespaces(spec.linux->namespaces));
+  PEAPOD_ASSIGN_OR_RETURN(auto cg, cgroups::Open(spec.linux->cgroups_path, c.id));
+  linux::UniqueFd console;
+  if (!c.console_socket.empty()) {
+    PEAPOD_ASSIGN_OR_RETURN(console, linux::ConnectUnix(c.console_socket));
+  }
+  // 2. The state dir (the duplicate-id lock) and the exec fifo.
+  Rollback rb;
+  PEAPOD_RETURN_IF_ERROR(MakeStateDir(opts, c.id));
+  rb.Push("remove state dir", [&] { return RemoveStateDir(opts, c.id); });
+  std::string fifo = ExecFifoPath(opts, c.id);
+  if (::mkfifo(fifo.c_str(), 0622) != 0) return ErrnoStatus("mkfifo " + fifo);
+  linux::UniqueFd fifo_fd(::open(fifo.c_str(), O_PATH | O_CLOEXEC));
+  if (!fifo_fd) return ErrnoStatus("open " + fifo);
+  // 3. The cgroup.
+  PEAPOD_RETURN_IF_ERROR(cg->Create());
+  rb.Push("remove cgroup", [&] { return cg->Destroy(true); });
+  // 4. The intermediate and the init.
+  InitParams params;
+  params.spec = &spec;
+  params.id = c.id;
+  params.bundle = bundle;
+  params.rootfs = rootfs;
+  params.no_pivot = c.no_pivot;
+  params.preserve_fds = c.preserve_fds;
+  params.stdio[0] = c.stdin_fd;
+  params.stdio[1] = c.stdout_fd;
+  params.stdio[2] = c.stderr_fd;
+  params.console_fd = console.get();
+  params.exec_fifo_fd = fifo_fd.get();
+  params.namespaces = &ns;
+  PEAPOD_ASSIGN_OR_RETURN(auto spawned, SpawnInit(params));
+  pid_t init_pid = 0;
+  PEAPOD_RETURN_IF_ERROR(
+      DriveInit(spawned.first, spawned.second, spec, ns, *cg, c.id, bundle, rb, &init_pid));
+  // 5. The record later calls work from.
+  StateRecord rec;
+  rec.id = c.id;
+  rec.init_pid = init_pid;
+  PEAPOD_ASSIGN_OR_RETURN(linux::ProcStat ps, linux::ReadProcStat(init_pid));
+  rec.init_start_time = ps.start_time;
+  rec.bundle = bundle;
+  rec.rootfs = rootfs;
+  rec.created = NowRfc3339Nano();
+  rec.cgroup_path = cg->Path();
+  rec.owner = OwnerName();
+  rec.annotations = spec.annotations;
+  PEAPOD_RETURN_IF_ERROR(SaveConfig(opts, c.id, spec));
+  PEAPOD_RETURN_IF_ERROR(SaveState(opts, rec));
+  if (!c.pid_file.empty()) {
+    PEAPOD_RETURN_IF_ERROR(
+        linux::WriteFileAtomic(AbsolutePath(c.pid_file), std::to_string(init_pid), 0644));
+  }
+  rb.Dismiss();
+  return absl::OkStatus();
+}
+
+}  // namespace peapod::runtime

@@ -1,0 +1,49 @@
+// The container side of Create: the intermediate child that joins
+// namespaces given by path and clones the init (CLONE_PARENT, so the init is
+// the launcher's own child), and the init itself, which builds the
+// container and blocks on the exec fifo until Start.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "oci/linux/namespaces.h"
+#include "oci/linux/sync.h"
+#include "oci/spec/spec.h"
+
+namespace peapod::runtime {
+
+struct InitParams {
+  const oci::Spec* spec = nullptr;
+  std::string id;
+  std::string bundle;
+  std::string rootfs;  // absolute
+  bool no_pivot = false;
+  int preserve_fds = 0;
+  int stdio[3] = {-1, -1, -1};
+  int console_fd = -1;    // connected console socket, or -1
+  int exec_fifo_fd = -1;  // O_PATH fd of <state>/exec.fifo
+  const linux::NamespacePlan* namespaces = nullptr;
+};
+
+// Forks the intermediate child; returns the launcher's end of the sync
+// channel and the intermediate's pid (to reap). The first message on the
+// channel is kChildPid (the init's pid) or kError.
+absl::StatusOr<std::pair<linux::SyncChannel, pid_t>> SpawnInit(const InitParams& params);
+
+// Forks a child that runs `body` with the child's end of a fresh sync
+// channel and reports a failure as kError; returns the parent's end and the
+// child pid. The child never returns from here.
+absl::StatusOr<std::pair<linux::SyncChannel, pid_t>> ForkWithSync(
+    const std::function<absl::Status(linux::SyncChannel&)>& body, std::vector<int*> fds,
+    int preserve_fds);
+
+// clone3 with CLONE_PARENT | flags: returns the child pid in the caller, 0 in
+// the child.
+absl::StatusOr<pid_t> CloneParent(int flags);
+
+}  // namespace peapod::runtime
