@@ -24,6 +24,9 @@ struct Server::Conn {
 
 namespace {
 
+// Request threads (plus accept and connection threads) the server allows at once.
+constexpr int kMaxInFlight = 512;
+
 // Sends a Response frame carrying `result` on `stream_id`.
 void Respond(int fd, std::mutex& mu, uint32_t stream_id,
              const absl::StatusOr<std::string>& result) {
@@ -149,6 +152,11 @@ void Server::ConnLoop(std::shared_ptr<Conn> conn) {
       continue;
     }
     uint32_t id = frame.header.stream_id;
+    if (threads_.running() > kMaxInFlight) {  // a flooding peer gets refusals, not threads
+      Respond(conn->fd.get(), conn->write_mu, id,
+              absl::ResourceExhaustedError("too many requests in flight"));
+      continue;
+    }
     auto run = [this, conn, id, payload = std::move(frame.payload)]() mutable {
       Dispatch(conn, id, std::move(payload));
     };

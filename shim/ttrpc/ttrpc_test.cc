@@ -256,6 +256,27 @@ TEST_F(TtrpcTest, PeerDisconnectMidRequest) {
   EXPECT_EQ(server_.connections(), 0);
 }
 
+TEST_F(TtrpcTest, RequestFloodIsRefusedNotThreaded) {
+  linux::UniqueFd fd = RawConnect();
+  wire::Request req;
+  req.set_service("test.Echo");
+  req.set_method("Slow");
+  std::string bytes = req.SerializeAsString();
+  constexpr int kFlood = 600;
+  for (int i = 0; i < kFlood; ++i) {
+    ASSERT_TRUE(WriteFrame(fd.get(), 2 * i + 1, kTypeRequest, bytes).ok());
+  }
+  // Requests over the limit are answered at once while the rest still wait.
+  uint32_t stream = 0;
+  wire::Response resp;
+  ASSERT_TRUE(RawResponse(fd.get(), &stream, &resp).ok());
+  EXPECT_EQ(resp.status().code(), static_cast<int>(absl::StatusCode::kResourceExhausted));
+  gate_.Open();
+  int answered = 1;
+  while (answered < kFlood && RawResponse(fd.get(), &stream, &resp).ok()) ++answered;
+  EXPECT_EQ(answered, kFlood);
+}
+
 TEST_F(TtrpcTest, ServerGoingAwayFailsPendingCalls) {
   auto c = Client::Dial(path_);
   ASSERT_TRUE(c.ok());
