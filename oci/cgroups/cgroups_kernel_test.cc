@@ -582,5 +582,65 @@ TEST_F(CgroupTest, DestroyRemovesSubCgroupsLeafFirst) {
   EXPECT_TRUE(WIFSIGNALED(status));
 }
 
+oci::DeviceCgroupRule CharRule(bool allow, std::optional<int64_t> major,
+                               std::optional<int64_t> minor, std::string access) {
+  oci::DeviceCgroupRule r;
+  r.allow = allow;
+  r.type = major.has_value() ? "c" : "";
+  r.major = major;
+  r.minor = minor;
+  r.access = std::move(access);
+  return r;
+}
+
+// Forks a child into `m` that tries open(path, flags) for each probe and
+// returns a bitmask of the probes that failed with EPERM.
+int ProbeDevices(Manager* m, const std::vector<std::pair<const char*, int>>& probes) {
+  int go[2];
+  if (pipe(go) != 0) return -1;
+  Child child([&] {
+    char c;
+    if (read(go[0], &c, 1) != 1) _exit(99);
+    int denied = 0;
+    for (size_t i = 0; i < probes.size(); ++i) {
+      int fd = open(probes[i].first, probes[i].second | O_CLOEXEC);
+      if (fd < 0 && errno == EPERM) denied |= 1 << i;
+      if (fd >= 0) close(fd);
+    }
+    _exit(denied);
+  });
+  absl::Status st = m->Apply(child.pid());
+  EXPECT_TRUE(st.ok()) << st;
+  EXPECT_EQ(write(go[1], "x", 1), 1);
+  int status = child.Wait();
+  close(go[0]);
+  close(go[1]);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_F(CgroupTest, V2DeviceFilterOnUnifiedMount) {
+  if (host_.unified.empty()) GTEST_SKIP() << "no cgroup2 mount";
+  V2Manager m(host_.unified, parent_ + "/v2dev");
+  ASSERT_TRUE(m.Create().ok());
+  oci::Resources r;
+  // Deny all; /dev/null (1:3) read-write; /dev/zero (1:5) read-only.
+  r.devices = {CharRule(false, std::nullopt, std::nullopt, "rwm"), CharRule(true, 1, 3, "rwm"),
+               CharRule(true, 1, 5, "r")};
+  absl::Status st = m.Set(r);
+  ASSERT_TRUE(st.ok()) << st;
+  std::vector<std::pair<const char*, int>> probes = {{"/dev/null", O_RDWR},
+                                                     {"/dev/zero", O_RDONLY},
+                                                     {"/dev/zero", O_WRONLY},
+                                                     {"/dev/full", O_RDONLY}};
+  EXPECT_EQ(ProbeDevices(&m, probes), 0b1100);
+  // An update replaces the rules rather than stacking them: /dev/full is now
+  // the only device, which the old program would still refuse.
+  r.devices = {CharRule(false, std::nullopt, std::nullopt, "rwm"), CharRule(true, 1, 7, "rw")};
+  st = m.Set(r);
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_EQ(ProbeDevices(&m, probes), 0b0111);
+  EXPECT_TRUE(m.Destroy(true).ok());
+}
+
 }  // namespace
 }  // namespace peapod::cgroups

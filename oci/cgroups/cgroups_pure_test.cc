@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "oci/cgroups/convert.h"
+#include "oci/cgroups/device_filter.h"
 #include "oci/cgroups/mode.h"
 #include "oci/cgroups/path.h"
 #include "oci/cgroups/v2_manager.h"
@@ -159,6 +160,26 @@ TEST(Convert, HugepageSizes) {
   for (const char* bad : {"", "MB", "2", "2mb", "2MB/../x", "../2MB"}) {
     EXPECT_EQ(ValidateHugepageSize(bad).code(), absl::StatusCode::kInvalidArgument) << bad;
   }
+}
+
+TEST(DeviceFilter, ProgramShape) {
+  auto p = BuildDeviceProgram(
+      {Rule(false, "", std::nullopt, std::nullopt, "rwm"), Rule(true, "c", 1, 3, "rw")});
+  ASSERT_TRUE(p.ok()) << p.status();
+  // 6 loads, the 1:3 block (type, access x3, major, minor, return, exit),
+  // the deny-all block (return 0, exit); nothing after it is reachable.
+  ASSERT_EQ(p->size(), 16u);
+  EXPECT_EQ(p->back().code, BPF_JMP | BPF_EXIT);
+  EXPECT_EQ((*p)[6].off, 7);   // a failed type check skips to the next block
+  EXPECT_EQ((*p)[14].imm, 0);  // deny-all returns 0
+  auto allow_default = BuildDeviceProgram({Rule(true, "c", 1, 3, "rwm")});
+  ASSERT_TRUE(allow_default.ok());
+  EXPECT_EQ(allow_default->size(), 6u + 5u + 2u);  // type, major, minor, return, exit
+  EXPECT_EQ(allow_default->at(allow_default->size() - 2).imm, 1);
+  EXPECT_EQ(BuildDeviceProgram({Rule(true, "x", 1, 1, "r")}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(BuildDeviceProgram({Rule(true, "c", 1, 1, "rq")}).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "oci/cgroups/convert.h"
+#include "oci/cgroups/device_filter.h"
 #include "oci/cgroups/fs.h"
 
 namespace peapod::cgroups {
@@ -98,8 +99,11 @@ absl::Status V2Manager::Set(const oci::Resources& r) {
     step("hugetlb", "linux.resources.hugepageLimits",
          [&](const std::string& d) { return SetV2Hugetlb(d, r.hugepage_limits); });
   }
-  // linux.resources.devices needs an eBPF device program on v2; not done
-  // yet (hybrid hosts use the v1 devices controller instead).
+  if (st.ok() && !r.devices.empty()) {
+    // No controller needed: a device program attaches to any cgroup2 cgroup.
+    auto program = BuildDeviceProgram(r.devices);
+    st = program.ok() ? AttachDeviceProgram(dir_, *program) : program.status();
+  }
   if (st.ok()) st = SetUnified(r.unified);
   return st;
 }
