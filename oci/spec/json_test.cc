@@ -103,6 +103,16 @@ TEST(JsonWrite, EscapesAndRoundTrips) {
   EXPECT_EQ(*Parse(pretty), v);
 }
 
+TEST(JsonParse, UnicodeEscapes) {
+  absl::StatusOr<Value> v = Parse(R"(["\u00e9", "\ud83d\ude00", "a\u0000b", "\/"])");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->as_array()[0].as_string(), "\xc3\xa9");
+  EXPECT_EQ(v->as_array()[1].as_string(), "\xf0\x9f\x98\x80");
+  EXPECT_EQ(v->as_array()[2].as_string(), std::string("a\0b", 3));
+  EXPECT_EQ(v->as_array()[3].as_string(), "/");
+  EXPECT_EQ(*Parse(Write(*v)), *v);
+}
+
 TEST(JsonValue, SetReplacesAndKeepsOrder) {
   Value v(Object{});
   v.Set("b", 1);
