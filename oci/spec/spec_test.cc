@@ -1,3 +1,6 @@
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <limits>
 
 #include "gmock/gmock.h"
@@ -328,6 +331,34 @@ TEST(DefaultSpec, MatchesRuncStarterConfig) {
   absl::StatusOr<Spec> back = ParseSpec(SerializeSpec(s, true));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, s);
+}
+
+}  // namespace
+}  // namespace peapod::oci
+
+namespace peapod::oci {
+namespace {
+
+// `runc spec` output parses, and DefaultSpec differs from it only where
+// peapod chooses to: hostname, version, and runc 1.1's ambient capabilities.
+TEST(DefaultSpec, AgreesWithRuncSpec) {
+  if (system("command -v runc >/dev/null 2>&1") != 0) GTEST_SKIP() << "runc not installed";
+  char dir[] = "/tmp/peapod_runc_spec_XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string cmd = std::string("cd ") + dir + " && runc spec";
+  ASSERT_EQ(system(cmd.c_str()), 0);
+  std::string path = std::string(dir) + "/config.json";
+  absl::StatusOr<Spec> runc = LoadSpec(path);
+  unlink(path.c_str());
+  rmdir(dir);
+  ASSERT_TRUE(runc.ok()) << runc.status();
+  Spec ours = DefaultSpec();
+  runc->oci_version = ours.oci_version;
+  runc->hostname = ours.hostname;
+  runc->process->capabilities->ambient.clear();
+  runc->linux->namespaces = ours.linux->namespaces;
+  EXPECT_EQ(SerializeSpec(*runc, true), SerializeSpec(ours, true));
+  EXPECT_EQ(*runc, ours);
 }
 
 }  // namespace
