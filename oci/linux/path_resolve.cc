@@ -60,7 +60,26 @@ absl::StatusOr<UniqueFd> OpenInRoot(int root_fd, const std::string& path, int fl
   return UniqueFd(static_cast<int>(fd));
 }
 
-absl::StatusOr<UniqueFd> MkdirAllInRoot(int root_fd, const std::string& path, mode_t mode) {
+namespace {
+
+absl::StatusOr<UniqueFd> MkdirAllDepth(int root_fd, const std::string& path, mode_t mode,
+                                       int depth);
+
+// `name` in `dir` is a symlink whose target is missing: create the target
+// (interpreted inside the root) as a directory.
+absl::Status MkdirSymlinkTarget(int root_fd, int dir, const std::string& parent,
+                                const std::string& name, mode_t mode, int depth) {
+  char buf[4096];
+  ssize_t n = ::readlinkat(dir, name.c_str(), buf, sizeof buf - 1);
+  if (n <= 0) return ErrnoStatus(absl::StrCat("readlink ", parent, "/", name));
+  std::string to(buf, n);
+  std::string target = to[0] == '/' ? CleanPath(to) : CleanPath(parent + "/" + to);
+  return MkdirAllDepth(root_fd, target, mode, depth + 1).status();
+}
+
+absl::StatusOr<UniqueFd> MkdirAllDepth(int root_fd, const std::string& path, mode_t mode,
+                                       int depth) {
+  if (depth > 40) return ErrnoStatus(ELOOP, "mkdir " + path + " in container root");
   std::string clean = CleanPath(path);
   PEAPOD_ASSIGN_OR_RETURN(UniqueFd dir, OpenInRoot(root_fd, "/", O_PATH | O_DIRECTORY));
   std::string done = "/";
@@ -71,8 +90,9 @@ absl::StatusOr<UniqueFd> MkdirAllInRoot(int root_fd, const std::string& path, mo
       // mkdirat on the resolved parent fd: the new name is created where
       // the parent really is, never through a symlink.
       std::string name(part);
-      if (::mkdirat(dir.get(), name.c_str(), mode) != 0 && errno != EEXIST) {
-        return ErrnoStatus(absl::StrCat("mkdir ", next, " in container root"));
+      if (::mkdirat(dir.get(), name.c_str(), mode) != 0) {
+        if (errno != EEXIST) return ErrnoStatus(absl::StrCat("mkdir ", next, " in container root"));
+        PEAPOD_RETURN_IF_ERROR(MkdirSymlinkTarget(root_fd, dir.get(), done, name, mode, depth));
       }
       sub = OpenInRoot(root_fd, next, O_PATH | O_DIRECTORY);
     }
@@ -81,6 +101,12 @@ absl::StatusOr<UniqueFd> MkdirAllInRoot(int root_fd, const std::string& path, mo
     done = next;
   }
   return dir;
+}
+
+}  // namespace
+
+absl::StatusOr<UniqueFd> MkdirAllInRoot(int root_fd, const std::string& path, mode_t mode) {
+  return MkdirAllDepth(root_fd, path, mode, 0);
 }
 
 absl::StatusOr<UniqueFd> CreateFileInRoot(int root_fd, const std::string& path, mode_t mode) {
