@@ -6,7 +6,7 @@ PKGS="build-essential cmake ninja-build pkg-config git clang-format
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libseccomp-dev libyajl-dev libabsl-dev libgtest-dev libgmock-dev
   libcurl4-openssl-dev libarchive-dev libssl-dev libzstd-dev libcli11-dev libtomlplusplus-dev
-  libcap-dev busybox-static runc crun containerd
+  libcap-dev libyaml-cpp-dev busybox-static runc crun containerd
   golang-github-containerd-containerd-dev golang-gogoprotobuf-dev
   docker-registry containernetworking-plugins iproute2 iptables hyperfine skopeo
   util-linux procps psmisc"
