@@ -30,6 +30,12 @@ class Filter {
   // or Unimplemented for SCMP_ACT_NOTIFY.
   static absl::StatusOr<Filter> Build(const oci::Seccomp& config);
 
+  // Build() with a cache of compiled programs in cache_dir (created 0700 if
+  // missing; ignored unless owned by us and not writable by others), keyed by
+  // the profile, the libseccomp version and the kernel API level.
+  static absl::StatusOr<Filter> BuildCached(const oci::Seccomp& config,
+                                            const std::string& cache_dir);
+
   // Installs the filter on the calling thread (every thread with
   // SECCOMP_FILTER_FLAG_TSYNC). Needs no_new_privs set or CAP_SYS_ADMIN;
   // does not set no_new_privs itself (the launcher decides that).
@@ -39,6 +45,8 @@ class Filter {
   unsigned flags() const { return flags_; }
   // The compiled program's length in BPF instructions.
   size_t size() const { return program_.size(); }
+  // The compiled program.
+  const std::vector<sock_filter>& program() const { return program_; }
 
  private:
   std::vector<sock_filter> program_;

@@ -320,6 +320,9 @@ std::string SerializeProcess(const Process& process, bool pretty = false);
 absl::StatusOr<Resources> ParseResources(std::string_view json);
 std::string SerializeResources(const Resources& resources, bool pretty = false);
 
+// A linux.seccomp section on its own (e.g. as a cache key for compiled filters).
+std::string SerializeSeccomp(const Seccomp& seccomp);
+
 absl::StatusOr<State> ParseState(std::string_view json);
 std::string SerializeState(const State& state);
 

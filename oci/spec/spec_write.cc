@@ -318,6 +318,8 @@ std::string SerializeResources(const Resources& resources, bool pretty) {
   return json::Write(internal::ResourcesValue(resources), pretty);
 }
 
+std::string SerializeSeccomp(const Seccomp& seccomp) { return json::Write(SeccompValue(seccomp)); }
+
 std::string SerializeState(const State& state) {
   Value v = NewObject();
   Put(v, "ociVersion", state.oci_version);
