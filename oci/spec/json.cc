@@ -289,6 +289,50 @@ absl::StatusOr<Value> ParseFile(const std::string& path, size_t max_bytes) {
 
 namespace {
 
+// Length of the valid UTF-8 sequence at s[i], 0 if invalid (overlong
+// forms, surrogates and code points above U+10FFFF are invalid).
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  auto cont = [&](size_t k) { return i + k < s.size() && (b(k) & 0xC0) == 0x80; };
+  unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
+    if (c == 0xED && b(1) >= 0xA0) return 0;  // surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xF0 && b(1) < 0x90) return 0;   // overlong
+    if (c == 0xF4 && b(1) >= 0x90) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+// Writes a string, replacing invalid UTF-8 bytes with U+FFFD (as Go's
+// encoder does) so the output is always valid JSON.
+void GenString(yajl_gen g, std::string_view s) {
+  std::string fixed;
+  const std::string_view* out = &s;
+  for (size_t i = 0; i < s.size();) {
+    size_t n = Utf8SequenceLength(s, i);
+    if (n == 0 && fixed.empty()) fixed.assign(s.substr(0, i));
+    if (n == 0) {
+      fixed += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
+    if (!fixed.empty()) fixed.append(s.substr(i, n));
+    i += n;
+  }
+  std::string_view fixed_view(fixed);
+  if (!fixed.empty()) out = &fixed_view;
+  yajl_gen_string(g, reinterpret_cast<const unsigned char*>(out->data()), out->size());
+}
+
 void Gen(yajl_gen g, const Value& v) {
   switch (v.type()) {
     case Type::kNull:
@@ -320,11 +364,9 @@ void Gen(yajl_gen g, const Value& v) {
       yajl_gen_number(g, s.data(), s.size());
       return;
     }
-    case Type::kString: {
-      const std::string& s = v.as_string();
-      yajl_gen_string(g, reinterpret_cast<const unsigned char*>(s.data()), s.size());
+    case Type::kString:
+      GenString(g, v.as_string());
       return;
-    }
     case Type::kArray:
       yajl_gen_array_open(g);
       for (const Value& e : v.as_array()) Gen(g, e);
@@ -333,7 +375,7 @@ void Gen(yajl_gen g, const Value& v) {
     case Type::kObject:
       yajl_gen_map_open(g);
       for (const auto& [k, e] : v.as_object()) {
-        yajl_gen_string(g, reinterpret_cast<const unsigned char*>(k.data()), k.size());
+        GenString(g, k);
         Gen(g, e);
       }
       yajl_gen_map_close(g);

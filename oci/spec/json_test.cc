@@ -113,6 +113,20 @@ TEST(JsonParse, UnicodeEscapes) {
   EXPECT_EQ(*Parse(Write(*v)), *v);
 }
 
+TEST(JsonWrite, InvalidUtf8BecomesReplacementCharacter) {
+  Value v(Array{Value(std::string("a\xff"
+                                  "b")),
+                Value(std::string("\xed\xa0\x80")), Value(std::string("ok \xc3\xa9"))});
+  std::string text = Write(v);
+  absl::StatusOr<Value> back = Parse(text);
+  ASSERT_TRUE(back.ok()) << back.status() << " in " << text;
+  EXPECT_EQ(back->as_array()[0].as_string(),
+            "a\xef\xbf\xbd"
+            "b");
+  EXPECT_EQ(back->as_array()[1].as_string(), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(back->as_array()[2].as_string(), "ok \xc3\xa9");
+}
+
 TEST(JsonValue, SetReplacesAndKeepsOrder) {
   Value v(Object{});
   v.Set("b", 1);
