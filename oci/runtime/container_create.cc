@@ -33,7 +33,9 @@ using linux::SyncType;
 std::string AbsolutePath(const std::string& path) {
   std::error_code ec;
   std::filesystem::path abs = std::filesystem::absolute(path.empty() ? "." : path, ec);
-  return abs.lexically_normal().string();
+  std::string out = abs.lexically_normal().string();
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
 }
 
 // Checks everything that can be checked before any resource exists, so bad
@@ -164,6 +166,9 @@ absl::Status Create(const Options& opts, const CreateOptions& c) {
   rb.Push("remove state dir", [&] { return RemoveStateDir(opts, c.id); });
   std::string fifo = ExecFifoPath(opts, c.id);
   if (::mkfifo(fifo.c_str(), 0622) != 0) return ErrnoStatus("mkfifo " + fifo);
+  // Writable by the container's root whatever it maps to (umask aside); it
+  // is only reachable through the init's O_PATH fd, the dir being 0700.
+  if (::chmod(fifo.c_str(), 0622) != 0) return ErrnoStatus("chmod " + fifo);
   linux::UniqueFd fifo_fd(::open(fifo.c_str(), O_PATH | O_CLOEXEC));
   if (!fifo_fd) return ErrnoStatus("open " + fifo);
   // 3. The cgroup.

@@ -24,6 +24,7 @@ class TestBundle {
   TestBundle() {
     char tmpl[] = "/tmp/pea-bundle-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
+    ::chmod(dir_.c_str(), 0755);  // a mapped root (user ns) must reach the rootfs
     std::filesystem::create_directories(rootfs() + "/bin");
     for (const char* d : {"proc", "dev", "sys", "tmp", "etc", "root"}) {
       std::filesystem::create_directories(rootfs() + "/" + d);
