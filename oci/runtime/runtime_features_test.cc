@@ -146,5 +146,73 @@ TEST_F(FeaturesTest, PreservedFdsAndListenEnv) {
   EXPECT_EQ(extra.ReadAll(), "via3\n");
 }
 
+TEST_F(FeaturesTest, SecondContainerJoinsNamespacesByPath) {
+  // The "pod": a sleeper owning pid, net, ipc and uts namespaces.
+  bundle_.spec().process->args = {"sleep", "100"};
+  bundle_.spec().hostname = "podhost";
+  bundle_.Write();
+  ASSERT_TRUE(Create(opts_, c_).ok());
+  ASSERT_TRUE(Start(opts_, id_).ok());
+  pid_t pod = State(opts_, id_)->pid;
+  // The "pea": joins them by /proc/<pid>/ns/* paths.
+  TestBundle second;
+  oci::Spec& s = second.spec();
+  s.hostname.clear();
+  s.linux->namespaces = {{"mount", ""}};
+  for (auto [type, name] :
+       {std::pair{"pid", "pid"}, {"network", "net"}, {"ipc", "ipc"}, {"uts", "uts"}}) {
+    s.linux->namespaces.push_back({type, absl::StrCat("/proc/", pod, "/ns/", name)});
+  }
+  s.process->args = {"sh", "-c", "hostname; cat /proc/1/cmdline; echo; echo $$"};
+  second.Write();
+  Pipe out;
+  CreateOptions c2;
+  c2.id = id_ + "-b";
+  c2.bundle = second.dir();
+  c2.stdout_fd = out.w;
+  absl::StatusOr<int> code = runtime::Run(opts_, c2, false);
+  out.CloseWrite();
+  ASSERT_TRUE(code.ok()) << code.status();
+  std::string text = out.ReadAll();
+  EXPECT_THAT(text, ::testing::StartsWith(std::string("podhost\nsleep\0"
+                                                      "100\0\n",
+                                                      19)));
+  EXPECT_THAT(text, ::testing::Not(::testing::EndsWith("\n1\n")));  // not PID 1 there
+  EXPECT_FALSE(std::filesystem::exists(opts_.root + "/" + c2.id));
+}
+
+TEST_F(FeaturesTest, SeccompFilterApplies) {
+  oci::Seccomp sc;
+  sc.default_action = "SCMP_ACT_ALLOW";
+  oci::SeccompSyscall rule;
+  rule.names = {"mkdir", "mkdirat"};
+  rule.action = "SCMP_ACT_ERRNO";
+  rule.errno_ret = 1;  // EPERM
+  sc.syscalls.push_back(rule);
+  bundle_.spec().linux->seccomp = sc;
+  bundle_.spec().root.readonly = false;
+  bundle_.spec().process->args = {"sh", "-c", "mkdir /tmp/x || echo denied"};
+  bundle_.Write();
+  Pipe out;
+  c_.stdout_fd = out.w;
+  c_.stderr_fd = out.w;
+  absl::StatusOr<int> code = runtime::Run(opts_, c_, false);
+  out.CloseWrite();
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_THAT(out.ReadAll(), HasSubstr("Operation not permitted\ndenied"));
+  EXPECT_FALSE(std::filesystem::exists(bundle_.rootfs() + "/tmp/x"));
+}
+
+TEST_F(FeaturesTest, UnknownCapabilityAndBadNamespacePathRefused) {
+  bundle_.spec().process->capabilities->bounding.push_back("CAP_FLY");
+  bundle_.Write();
+  EXPECT_THAT(std::string(Create(opts_, c_).message()), HasSubstr("CAP_FLY"));
+  bundle_.spec().process->capabilities->bounding.pop_back();
+  bundle_.spec().linux->namespaces.push_back({"cgroup", "/proc/self/ns/net"});
+  bundle_.Write();
+  EXPECT_THAT(std::string(Create(opts_, c_).message()), HasSubstr("not cgroup"));
+  EXPECT_FALSE(std::filesystem::exists(opts_.root + "/" + id_));
+}
+
 }  // namespace
 }  // namespace peapod::runtime
