@@ -95,7 +95,10 @@ absl::StatusOr<int> Exec(const Options& opts, const std::string& id, const ExecO
         absl::StrCat("container \"", id, "\" is ", InitStatusName(status), ": cannot exec"));
   }
   PEAPOD_ASSIGN_OR_RETURN(oci::Spec spec, LoadConfig(opts, id));
-  const oci::Process& p = exec.process;
+  // An exec process without capabilities gets the container's, never the
+  // launcher's full set.
+  oci::Process p = exec.process;
+  if (!p.capabilities && spec.process) p.capabilities = spec.process->capabilities;
   if (p.args.empty()) return absl::InvalidArgumentError("exec: process.args is empty");
   PEAPOD_RETURN_IF_ERROR(linux::ValidateUser(p.user));
   if (p.terminal && exec.console_socket.empty()) {
