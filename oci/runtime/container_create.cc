@@ -144,7 +144,7 @@ absl::Status Create(const Options& opts, const CreateOptions& c) {
   PEAPOD_RETURN_IF_ERROR(ValidateId(c.id));
   std::string bundle = AbsolutePath(c.bundle);
   absl::StatusOr<oci::Spec> loaded = oci::LoadSpec(bundle + "/config.json");
-  if (!loaded.ok()) return linux::Annotate(loaded.status(), bundle + "/config.json");
+  if (!loaded.ok()) return loaded.status();  // names the file already
   oci::Spec spec = *std::move(loaded);
   std::string rootfs = spec.root.path.empty() || spec.root.path[0] == '/'
                            ? spec.root.path
