@@ -1,5 +1,6 @@
 // Hook processes.
 #include <fcntl.h>
+#include <pthread.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -47,6 +48,22 @@ int64_t NowMs() {
   _exit(127);
 }
 
+// Writes what fits without blocking. A hook that exits without reading
+// gives EPIPE, not a SIGPIPE for the whole process: the signal is blocked on
+// this thread and a pending one consumed, so no global handler changes.
+void WriteIgnoringSigpipe(int fd, const std::string& data) {
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  ssize_t n = ::write(fd, data.data(), data.size());
+  if (n < 0 && errno == EPIPE) {
+    struct timespec zero = {0, 0};
+    sigtimedwait(&pipe_set, nullptr, &zero);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
 }  // namespace
 
 std::string HookState(const std::string& id, const std::string& status, int pid,
@@ -76,10 +93,7 @@ absl::Status RunHook(const oci::Hook& hook, const std::string& state_json) {
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   // The hook may not read its stdin; a full pipe must not block us.
   ::fcntl(in_w.get(), F_SETFL, O_NONBLOCK);
-  ::signal(SIGPIPE, SIG_IGN);
-  if (::write(in_w.get(), state_json.data(), state_json.size()) < 0 && errno != EAGAIN) {
-    // EPIPE: the hook exited without reading; its status tells the rest.
-  }
+  WriteIgnoringSigpipe(in_w.get(), state_json);
   in_w.Reset();
   int64_t deadline = hook.timeout && *hook.timeout > 0 ? NowMs() + *hook.timeout * 1000LL : -1;
   std::string errtext;
