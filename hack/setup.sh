@@ -7,9 +7,9 @@ PKGS="build-essential cmake ninja-build pkg-config git clang-format
   libseccomp-dev libyajl-dev libabsl-dev libgtest-dev libgmock-dev
   libcurl4-openssl-dev libarchive-dev libssl-dev libzstd-dev libcli11-dev libtomlplusplus-dev
   libcap-dev libyaml-cpp-dev busybox-static runc crun containerd
-  golang-github-containerd-containerd-dev golang-gogoprotobuf-dev
+  golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev golang-gogoprotobuf-dev
   docker-registry containernetworking-plugins iproute2 iptables hyperfine skopeo
-  util-linux procps psmisc"
+  util-linux procps psmisc time"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

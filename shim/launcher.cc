@@ -137,14 +137,20 @@ absl::Status Launcher::Update(const std::string& id, const std::string& bundle,
   return s;
 }
 
-absl::StatusOr<std::vector<pid_t>> Launcher::Pids(const std::string& id) {
-  linux::UniqueFd out(memfd_create("ps", MFD_CLOEXEC));
-  if (absl::Status s = Run({"ps", "--format", "json", id}, -1, out.get()); !s.ok()) return s;
+absl::StatusOr<std::string> Launcher::RunCapture(std::vector<std::string> args) {
+  linux::UniqueFd out(memfd_create("runtime-out", MFD_CLOEXEC));
+  if (absl::Status s = Run(std::move(args), -1, out.get()); !s.ok()) return s;
   std::string text;
   char buf[4096];
   lseek(out.get(), 0, SEEK_SET);
   for (ssize_t n; (n = read(out.get(), buf, sizeof(buf))) > 0;) text.append(buf, n);
-  absl::StatusOr<json::Value> v = json::Parse(text);
+  return text;
+}
+
+absl::StatusOr<std::vector<pid_t>> Launcher::Pids(const std::string& id) {
+  absl::StatusOr<std::string> text = RunCapture({"ps", "--format", "json", id});
+  if (!text.ok()) return text.status();
+  absl::StatusOr<json::Value> v = json::Parse(*text);
   if (!v.ok()) return v.status();
   std::vector<pid_t> pids;
   if (!v->is_array()) return pids;  // runc prints null for none
@@ -153,6 +159,10 @@ absl::StatusOr<std::vector<pid_t>> Launcher::Pids(const std::string& id) {
     if (e.type() == json::Type::kInt) pids.push_back(static_cast<pid_t>(e.raw_int()));
   }
   return pids;
+}
+
+absl::StatusOr<std::string> Launcher::Stats(const std::string& id) {
+  return RunCapture({"events", "--stats", id});
 }
 
 }  // namespace peapod::shim

@@ -42,11 +42,16 @@ class Launcher {
   // `ps --format json`: the container's pids.
   absl::StatusOr<std::vector<pid_t>> Pids(const std::string& id);
 
+  // `events --stats`: the container's cgroup statistics as the runtime's JSON.
+  absl::StatusOr<std::string> Stats(const std::string& id);
+
   const std::string& binary() const { return binary_; }
 
  private:
   // Runs the binary with global flags + args; an error carries the log's message.
   absl::Status Run(std::vector<std::string> args, int in = -1, int out = -1, int err = -1);
+  // Like Run, returning what the binary printed on stdout.
+  absl::StatusOr<std::string> RunCapture(std::vector<std::string> args);
   std::string LogPath() const;
 
   Reaper* reaper_;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "github.com/containerd/containerd/api/events/task.pb.h"
 #include "shim/service.h"
+#include "shim/stats.h"
 
 namespace peapod::shim {
 
@@ -145,10 +146,13 @@ absl::StatusOr<task::WaitResponse> TaskService::Wait(const task::WaitRequest& re
 absl::StatusOr<task::StatsResponse> TaskService::Stats(const task::StatsRequest& req) {
   absl::StatusOr<std::shared_ptr<Container>> c = Find(req.id());
   if (!c.ok()) return c.status();
-  // An empty cgroups v1 Metrics message: the metrics themselves are not
-  // collected by this shim yet (peapodd reads cgroups directly).
+  absl::StatusOr<std::string> raw = launcher_->Stats(req.id());
+  if (!raw.ok()) return raw.status();
+  absl::StatusOr<std::string> metrics = MetricsFromRuntimeStats(*raw);
+  if (!metrics.ok()) return metrics.status();
   task::StatsResponse resp;
-  resp.mutable_stats()->set_type_url("io.containerd.cgroups.v1.Metrics");
+  resp.mutable_stats()->set_type_url(kMetricsTypeUrl);
+  resp.mutable_stats()->set_value(std::move(*metrics));
   return resp;
 }
 

@@ -191,6 +191,9 @@ TEST_F(ShimIntegrationTest, DetachedRunExecKillDelete) {
   EXPECT_NE(r.out.find("from-exec"), std::string::npos) << r.out;
   r = Ctr("task ps det1");
   EXPECT_EQ(r.code, 0) << r.out;
+  r = Ctr("task metrics det1");  // Stats: cgroups v1 Metrics from the runtime
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("memory.usage_in_bytes"), std::string::npos) << r.out;
   r = Ctr("task pause det1");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(AwaitStatus("det1", "PAUSED"));

@@ -11,11 +11,13 @@
 #include <future>
 #include <thread>
 
+#include "github.com/containerd/cgroups/stats/v1/metrics.pb.h"
 #include "gtest/gtest.h"
 #include "shim/cli.h"
 #include "shim/process.h"
 #include "shim/reaper.h"
 #include "shim/rootfs.h"
+#include "shim/stats.h"
 #include "shim/stdio.h"
 
 namespace peapod::shim {
@@ -141,9 +143,10 @@ TEST(ReaperTest, WatchSeesOrphanedGrandchildExitEvenIfItCameFirst) {
   char tmpl[] = "/tmp/shim-reaper-XXXXXX";
   int fd = mkstemp(tmpl);
   ASSERT_GE(fd, 0);
-  absl::StatusOr<Exit> e = TheReaper()->Run({{"sh", "-c", "sh -c 'exit 6' & echo $! >&1"}, -1, fd});
+  absl::StatusOr<Exit> e =
+      TheReaper()->Run({{"sh", "-c", "sh -c 'sleep 0.1; exit 6' & echo $!"}, -1, fd});
   ASSERT_TRUE(e.ok());
-  std::this_thread::sleep_for(200ms);
+  std::this_thread::sleep_for(500ms);  // the orphan (exits after 0.1 s) is reaped unwatched
   std::ifstream in(tmpl);
   pid_t pid = 0;
   in >> pid;
@@ -179,6 +182,35 @@ TEST(StdioTest, FifoOutputReachesReaderAndEndsWithTheWriter) {
   close(reader);
   io->reset();
   fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace peapod::shim
+
+namespace peapod::shim {
+namespace {
+
+TEST(StatsTest, RuntimeStatsBecomeCgroupsMetrics) {
+  absl::StatusOr<std::string> bytes = MetricsFromRuntimeStats(
+      R"({"type":"stats","id":"c","data":{"cpu":{"usage":{"total":900,"percpu":[400,500],)"
+      R"("kernel":100,"user":800},"throttling":{"periods":3}},"memory":{"usage":{"limit":1000,)"
+      R"("usage":600,"max":700,"failcnt":1},"raw":{"cache":11,"rss":22}},)"
+      R"("pids":{"current":2,"limit":50},"hugetlb":{"2MB":{"usage":5}}}})");
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  io::containerd::cgroups::v1::Metrics m;
+  ASSERT_TRUE(m.ParseFromString(*bytes));
+  EXPECT_EQ(m.cpu().usage().total(), 900u);
+  ASSERT_EQ(m.cpu().usage().per_cpu_size(), 2);
+  EXPECT_EQ(m.cpu().usage().per_cpu(1), 500u);
+  EXPECT_EQ(m.cpu().throttling().periods(), 3u);
+  EXPECT_EQ(m.memory().usage().usage(), 600u);
+  EXPECT_EQ(m.memory().usage().limit(), 1000u);
+  EXPECT_EQ(m.memory().rss(), 22u);
+  EXPECT_EQ(m.pids().current(), 2u);
+  ASSERT_EQ(m.hugetlb_size(), 1);
+  EXPECT_EQ(m.hugetlb(0).pagesize(), "2MB");
+  EXPECT_FALSE(MetricsFromRuntimeStats("{}").ok());
+  EXPECT_FALSE(MetricsFromRuntimeStats("not json").ok());
 }
 
 }  // namespace

@@ -1,0 +1,19 @@
+// Task metrics: the runtime's `events --stats` JSON (runc's types.Stats)
+// translated once into containerd's cgroups v1 Metrics protobuf, the message
+// containerd's runc shim returns from Stats.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace peapod::shim {
+
+inline constexpr char kMetricsTypeUrl[] = "io.containerd.cgroups.v1.Metrics";
+
+// Parses `{"type":"stats","data":{...}}` and returns a serialized
+// io.containerd.cgroups.v1.Metrics.
+absl::StatusOr<std::string> MetricsFromRuntimeStats(std::string_view json_text);
+
+}  // namespace peapod::shim
