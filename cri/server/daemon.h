@@ -7,6 +7,8 @@
 #include <string>
 
 #include "cri/config/config.h"
+#include "cri/images/image_store.h"
+#include "cri/images/registry_config.h"
 #include "cri/server/log.h"
 #include "cri/store/record_store.h"
 
@@ -20,6 +22,10 @@ struct Daemon {
   Logger& log;
   std::unique_ptr<PodStore> pods;
   std::unique_ptr<ContainerStore> containers;
+  // Images under config.root (blobs/, layers/, images/, tmp/ ...).
+  std::unique_ptr<images::ImageStore> images;
+  // Mirrors and insecure hosts, parsed from config.registry_toml.
+  images::RegistryConfig registry;
   // True once state is recovered; RpcEdge gates RPCs on it.
   std::atomic<bool> ready = false;
 };

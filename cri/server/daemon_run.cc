@@ -32,6 +32,15 @@ absl::Status LoadState(Daemon& d) {
   if (!containers.ok()) return containers.status();
   d.pods = std::move(*pods);
   d.containers = std::move(*containers);
+  absl::StatusOr<images::RegistryConfig> registry =
+      images::ParseRegistryConfig(d.config.registry_toml);
+  if (!registry.ok()) return registry.status();
+  d.registry = *std::move(registry);
+  // Opening removes the temp files of dead sessions (interrupted pulls).
+  absl::StatusOr<std::unique_ptr<images::ImageStore>> image_store =
+      images::ImageStore::Open(d.config.root);
+  if (!image_store.ok()) return image_store.status();
+  d.images = std::move(*image_store);
   for (const auto* errors : {&d.pods->load_errors(), &d.containers->load_errors()}) {
     for (const std::string& e : *errors) d.log.Warn(Cat("skipping unreadable record ", e));
   }

@@ -15,4 +15,20 @@ absl::Status HandleVersion(Daemon& d, const ::runtime::v1::VersionRequest& req,
 absl::Status HandleStatus(Daemon& d, const ::runtime::v1::StatusRequest& req,
                           ::runtime::v1::StatusResponse& resp);
 
+// ListImages: every stored image, or only the one the filter's reference names.
+absl::Status HandleListImages(Daemon& d, const ::runtime::v1::ListImagesRequest& req,
+                              ::runtime::v1::ListImagesResponse& resp);
+// ImageStatus: one image by id, tag or digest; an unknown image is an empty answer.
+absl::Status HandleImageStatus(Daemon& d, const ::runtime::v1::ImageStatusRequest& req,
+                               ::runtime::v1::ImageStatusResponse& resp);
+// PullImage: pulls with the request's credentials; image_ref is the image id.
+absl::Status HandlePullImage(Daemon& d, const ::runtime::v1::PullImageRequest& req,
+                             ::runtime::v1::PullImageResponse& resp);
+// RemoveImage: removes an image and all its names; unknown images are fine.
+absl::Status HandleRemoveImage(Daemon& d, const ::runtime::v1::RemoveImageRequest& req,
+                               ::runtime::v1::RemoveImageResponse& resp);
+// ImageFsInfo: bytes and inodes used by the image store.
+absl::Status HandleImageFsInfo(Daemon& d, const ::runtime::v1::ImageFsInfoRequest& req,
+                               ::runtime::v1::ImageFsInfoResponse& resp);
+
 }  // namespace peapod::cri

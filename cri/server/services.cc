@@ -242,10 +242,10 @@ grpc::Status RuntimeService::UpdatePodSandboxResources(grpc::ServerContext*,
                    [&] { return NotImplemented("UpdatePodSandboxResources"); });
 }
 
-grpc::Status ImageService::ListImages(grpc::ServerContext*, const v1::ListImagesRequest*,
-                                      v1::ListImagesResponse*) {
+grpc::Status ImageService::ListImages(grpc::ServerContext*, const v1::ListImagesRequest* req,
+                                      v1::ListImagesResponse* resp) {
   return edge_.Run("/runtime.v1.ImageService/ListImages", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("ListImages"); });
+                   [&] { return HandleListImages(daemon_, *req, *resp); });
 }
 
 grpc::Status ImageService::StreamImages(grpc::ServerContext*, const v1::StreamImagesRequest*,
@@ -254,28 +254,28 @@ grpc::Status ImageService::StreamImages(grpc::ServerContext*, const v1::StreamIm
                    [&] { return NotImplemented("StreamImages"); });
 }
 
-grpc::Status ImageService::ImageStatus(grpc::ServerContext*, const v1::ImageStatusRequest*,
-                                       v1::ImageStatusResponse*) {
+grpc::Status ImageService::ImageStatus(grpc::ServerContext*, const v1::ImageStatusRequest* req,
+                                       v1::ImageStatusResponse* resp) {
   return edge_.Run("/runtime.v1.ImageService/ImageStatus", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("ImageStatus"); });
+                   [&] { return HandleImageStatus(daemon_, *req, *resp); });
 }
 
-grpc::Status ImageService::PullImage(grpc::ServerContext*, const v1::PullImageRequest*,
-                                     v1::PullImageResponse*) {
+grpc::Status ImageService::PullImage(grpc::ServerContext*, const v1::PullImageRequest* req,
+                                     v1::PullImageResponse* resp) {
   return edge_.Run("/runtime.v1.ImageService/PullImage", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("PullImage"); });
+                   [&] { return HandlePullImage(daemon_, *req, *resp); });
 }
 
-grpc::Status ImageService::RemoveImage(grpc::ServerContext*, const v1::RemoveImageRequest*,
-                                       v1::RemoveImageResponse*) {
+grpc::Status ImageService::RemoveImage(grpc::ServerContext*, const v1::RemoveImageRequest* req,
+                                       v1::RemoveImageResponse* resp) {
   return edge_.Run("/runtime.v1.ImageService/RemoveImage", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("RemoveImage"); });
+                   [&] { return HandleRemoveImage(daemon_, *req, *resp); });
 }
 
-grpc::Status ImageService::ImageFsInfo(grpc::ServerContext*, const v1::ImageFsInfoRequest*,
-                                       v1::ImageFsInfoResponse*) {
+grpc::Status ImageService::ImageFsInfo(grpc::ServerContext*, const v1::ImageFsInfoRequest* req,
+                                       v1::ImageFsInfoResponse* resp) {
   return edge_.Run("/runtime.v1.ImageService/ImageFsInfo", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("ImageFsInfo"); });
+                   [&] { return HandleImageFsInfo(daemon_, *req, *resp); });
 }
 
 }  // namespace peapod::cri
