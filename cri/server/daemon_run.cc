@@ -19,7 +19,7 @@
 namespace peapod::cri {
 namespace {
 
-// 1. Directories and the pod/container records.
+// Creates the directories and loads the pod/container records.
 absl::Status LoadState(Daemon& d) {
   for (const std::string* dir : {&d.config.root, &d.config.state_dir}) {
     if (absl::Status s = EnsureDir(*dir); !s.ok()) return s;
@@ -66,14 +66,16 @@ int RunDaemon(Config config) {
   Daemon d(std::move(config), log);
   sigset_t stop = BlockStopSignals();  // Before gRPC starts its threads.
 
-  if (absl::Status s = LoadState(d); !s.ok()) {
-    log.Error(Cat("cannot load state: ", s.ToString()));
-    return 1;
-  }
-  // 2. The socket: one peapodd per path, stale files removed.
+  // 1. The socket first: it is also the one-daemon-per-state lock, so a
+  // second peapodd never touches the records the first one is writing.
   absl::StatusOr<SocketClaim> claim = SocketClaim::Acquire(d.config.socket_path);
   if (!claim.ok()) {
     log.Error(Cat("cannot claim the CRI socket: ", claim.status().ToString()));
+    return 1;
+  }
+  // 2. Directories and records.
+  if (absl::Status s = LoadState(d); !s.ok()) {
+    log.Error(Cat("cannot load state: ", s.ToString()));
     return 1;
   }
   // 3. gRPC server with both CRI services behind the one edge.

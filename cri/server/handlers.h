@@ -14,6 +14,18 @@ absl::Status HandleVersion(Daemon& d, const ::runtime::v1::VersionRequest& req,
 // Status: RuntimeReady and NetworkReady conditions, plus config when verbose.
 absl::Status HandleStatus(Daemon& d, const ::runtime::v1::StatusRequest& req,
                           ::runtime::v1::StatusResponse& resp);
+// ListPodSandbox: pods from the store that pass the filter.
+absl::Status HandleListPodSandbox(Daemon& d, const ::runtime::v1::ListPodSandboxRequest& req,
+                                  ::runtime::v1::ListPodSandboxResponse& resp);
+// PodSandboxStatus: one pod by id or id prefix; NotFound if unknown.
+absl::Status HandlePodSandboxStatus(Daemon& d, const ::runtime::v1::PodSandboxStatusRequest& req,
+                                    ::runtime::v1::PodSandboxStatusResponse& resp);
+// ListContainers: containers from the store that pass the filter.
+absl::Status HandleListContainers(Daemon& d, const ::runtime::v1::ListContainersRequest& req,
+                                  ::runtime::v1::ListContainersResponse& resp);
+// ContainerStatus: one container by id or id prefix; NotFound if unknown.
+absl::Status HandleContainerStatus(Daemon& d, const ::runtime::v1::ContainerStatusRequest& req,
+                                   ::runtime::v1::ContainerStatusResponse& resp);
 
 // ListImages: every stored image, or only the one the filter's reference names.
 absl::Status HandleListImages(Daemon& d, const ::runtime::v1::ListImagesRequest& req,

@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "cri/store/id.h"
+#include "cri/store/record_store.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
@@ -197,18 +199,21 @@ TEST_F(ServerTest, StatusReportsRuntimeAndNetworkReadiness) {
 TEST_F(ServerTest, UnimplementedRpcsAnswerThroughTheEdge) {
   ASSERT_GT(StartDaemon(), 0) << ReadFile(dir_ + "/peapodd.log");
   grpc::ClientContext ctx;
-  v1::ListPodSandboxResponse resp;
-  grpc::Status s = Stub()->ListPodSandbox(&ctx, v1::ListPodSandboxRequest(), &resp);
+  v1::RunPodSandboxResponse resp;
+  grpc::Status s = Stub()->RunPodSandbox(&ctx, v1::RunPodSandboxRequest(), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   auto images = v1::ImageService::NewStub(
       grpc::CreateChannel("unix://" + socket_, grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx2;
-  v1::ListImagesResponse iresp;
-  s = images->ListImages(&ctx2, v1::ListImagesRequest(), &iresp);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  std::unique_ptr<grpc::ClientReader<v1::StreamImagesResponse>> reader =
+      images->StreamImages(&ctx2, v1::StreamImagesRequest());
+  v1::StreamImagesResponse item;
+  while (reader->Read(&item)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
   std::string log = ReadFile(dir_ + "/peapodd.log");
-  EXPECT_NE(log.find("/runtime.v1.RuntimeService/ListPodSandbox failed"), std::string::npos) << log;
-  EXPECT_NE(log.find("/runtime.v1.ImageService/ListImages failed"), std::string::npos) << log;
+  EXPECT_NE(log.find("/runtime.v1.RuntimeService/RunPodSandbox failed"), std::string::npos) << log;
+  EXPECT_NE(log.find("/runtime.v1.ImageService/StreamImages failed"), std::string::npos) << log;
 }
 
 TEST_F(ServerTest, SocketIs0660InA0700Directory) {
@@ -285,13 +290,93 @@ TEST_F(ServerTest, PeactlVersionInfoAndErrors) {
   EXPECT_NE(o.out.find("\"NetworkReady\""), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("\"config\""), std::string::npos) << o.out;
 
-  o = Peactl("-r unix://" + socket_ + " pods");
+  o = Peactl("-r unix://" + socket_ + " stopp 0123");
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_NE(o.err.find("Unimplemented"), std::string::npos) << o.err;
 
   o = Peactl("-r unix://" + dir_ + "/nobody.sock -t 2 version");
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_NE(o.err.find("Unavailable"), std::string::npos) << o.err;
+}
+
+TEST_F(ServerTest, ListsAndFindsRecordsLoadedAtStart) {
+  std::string pod_id = NewId(), ctr_id = NewId();
+  {
+    auto pods = PodStore::Open(dir_ + "/lib/pods", "pod sandbox");
+    ASSERT_TRUE(pods.ok()) << pods.status();
+    PodRecord p;
+    p.id = pod_id;
+    p.metadata = {.name = "web", .uid = "uid1", .namespace_ = "default", .attempt = 0};
+    p.state = PodState::kReady;
+    p.created_at = 1;
+    p.labels = {{"app", "web"}};
+    p.ip = "10.88.0.7";
+    ASSERT_TRUE((*pods)->Add(p).ok());
+    auto ctrs = ContainerStore::Open(dir_ + "/lib/containers", "container");
+    ASSERT_TRUE(ctrs.ok()) << ctrs.status();
+    ContainerRecord c;
+    c.id = ctr_id;
+    c.pod_id = pod_id;
+    c.name = "nginx";
+    c.unique_name = ContainerUniqueName(p.metadata, "nginx", 0);
+    c.image = "busybox:latest";
+    c.state = ContainerState::kRunning;
+    ASSERT_TRUE((*ctrs)->Add(c).ok());
+  }
+  ASSERT_GT(StartDaemon(), 0) << ReadFile(dir_ + "/peapodd.log");
+
+  grpc::ClientContext c1;
+  v1::ListPodSandboxResponse pods;
+  ASSERT_TRUE(Stub()->ListPodSandbox(&c1, v1::ListPodSandboxRequest(), &pods).ok());
+  ASSERT_EQ(pods.items_size(), 1);
+  EXPECT_EQ(pods.items(0).id(), pod_id);
+  EXPECT_EQ(pods.items(0).metadata().name(), "web");
+  EXPECT_EQ(pods.items(0).state(), v1::SANDBOX_READY);
+
+  grpc::ClientContext c2;
+  v1::ListPodSandboxRequest by_label;
+  (*by_label.mutable_filter()->mutable_label_selector())["app"] = "db";
+  ASSERT_TRUE(Stub()->ListPodSandbox(&c2, by_label, &pods).ok());
+  EXPECT_EQ(pods.items_size(), 0);
+
+  grpc::ClientContext c3;
+  v1::PodSandboxStatusRequest status_req;
+  status_req.set_pod_sandbox_id(pod_id.substr(0, 8));
+  v1::PodSandboxStatusResponse status;
+  ASSERT_TRUE(Stub()->PodSandboxStatus(&c3, status_req, &status).ok());
+  EXPECT_EQ(status.status().id(), pod_id);
+  EXPECT_EQ(status.status().network().ip(), "10.88.0.7");
+
+  grpc::ClientContext c4;
+  status_req.set_pod_sandbox_id("nonexistent");
+  EXPECT_EQ(Stub()->PodSandboxStatus(&c4, status_req, &status).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  grpc::ClientContext c5;
+  v1::ListContainersRequest exited;
+  exited.mutable_filter()->mutable_state()->set_state(v1::CONTAINER_EXITED);
+  v1::ListContainersResponse ctrs;
+  ASSERT_TRUE(Stub()->ListContainers(&c5, exited, &ctrs).ok());
+  EXPECT_EQ(ctrs.containers_size(), 0);
+
+  grpc::ClientContext c6;
+  v1::ContainerStatusRequest cs_req;
+  cs_req.set_container_id(ctr_id.substr(0, 6));
+  v1::ContainerStatusResponse cs;
+  ASSERT_TRUE(Stub()->ContainerStatus(&c6, cs_req, &cs).ok());
+  EXPECT_EQ(cs.status().id(), ctr_id);
+  EXPECT_EQ(cs.status().state(), v1::CONTAINER_RUNNING);
+
+  Output o = Peactl("-r " + socket_ + " pods");
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.out.find(pod_id.substr(0, 13) + "   "), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("Ready"), std::string::npos) << o.out;
+  o = Peactl("-r " + socket_ + " ps");
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.out.find("nginx"), std::string::npos) << o.out;
+  o = Peactl("-r " + socket_ + " inspect -o yaml " + ctr_id.substr(0, 10));
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.out.find("id: " + ctr_id), std::string::npos) << o.out;
 }
 
 TEST_F(ServerTest, HelpWorks) {

@@ -38,16 +38,17 @@ grpc::Status RuntimeService::RemovePodSandbox(grpc::ServerContext*,
 }
 
 grpc::Status RuntimeService::PodSandboxStatus(grpc::ServerContext*,
-                                              const v1::PodSandboxStatusRequest*,
-                                              v1::PodSandboxStatusResponse*) {
+                                              const v1::PodSandboxStatusRequest* req,
+                                              v1::PodSandboxStatusResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/PodSandboxStatus", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("PodSandboxStatus"); });
+                   [&] { return HandlePodSandboxStatus(daemon_, *req, *resp); });
 }
 
-grpc::Status RuntimeService::ListPodSandbox(grpc::ServerContext*, const v1::ListPodSandboxRequest*,
-                                            v1::ListPodSandboxResponse*) {
+grpc::Status RuntimeService::ListPodSandbox(grpc::ServerContext*,
+                                            const v1::ListPodSandboxRequest* req,
+                                            v1::ListPodSandboxResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/ListPodSandbox", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("ListPodSandbox"); });
+                   [&] { return HandleListPodSandbox(daemon_, *req, *resp); });
 }
 
 grpc::Status RuntimeService::StreamPodSandboxes(
@@ -83,10 +84,11 @@ grpc::Status RuntimeService::RemoveContainer(grpc::ServerContext*,
                    [&] { return NotImplemented("RemoveContainer"); });
 }
 
-grpc::Status RuntimeService::ListContainers(grpc::ServerContext*, const v1::ListContainersRequest*,
-                                            v1::ListContainersResponse*) {
+grpc::Status RuntimeService::ListContainers(grpc::ServerContext*,
+                                            const v1::ListContainersRequest* req,
+                                            v1::ListContainersResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/ListContainers", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("ListContainers"); });
+                   [&] { return HandleListContainers(daemon_, *req, *resp); });
 }
 
 grpc::Status RuntimeService::StreamContainers(grpc::ServerContext*,
@@ -97,10 +99,10 @@ grpc::Status RuntimeService::StreamContainers(grpc::ServerContext*,
 }
 
 grpc::Status RuntimeService::ContainerStatus(grpc::ServerContext*,
-                                             const v1::ContainerStatusRequest*,
-                                             v1::ContainerStatusResponse*) {
+                                             const v1::ContainerStatusRequest* req,
+                                             v1::ContainerStatusResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/ContainerStatus", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("ContainerStatus"); });
+                   [&] { return HandleContainerStatus(daemon_, *req, *resp); });
 }
 
 grpc::Status RuntimeService::UpdateContainerResources(grpc::ServerContext*,
