@@ -101,8 +101,13 @@ absl::Status V1Manager::Set(const oci::Resources& r) {
                   [&](const std::string& d) { return SetV1Memory(d, *r.memory); }));
   }
   if (st.ok() && r.cpu.has_value()) {
-    st.Update(run("cpu", "linux.resources.cpu",
-                  [&](const std::string& d) { return SetV1Cpu(d, *r.cpu); }));
+    const oci::Cpu& c = *r.cpu;
+    if (c.shares.value_or(0) != 0 || c.quota.value_or(0) != 0 || c.period.value_or(0) != 0 ||
+        c.idle.has_value() || c.realtime_period.value_or(0) != 0 ||
+        c.realtime_runtime.value_or(0) != 0) {
+      st.Update(
+          run("cpu", "linux.resources.cpu", [&](const std::string& d) { return SetV1Cpu(d, c); }));
+    }
     if (st.ok() && (!r.cpu->cpus.empty() || !r.cpu->mems.empty())) {
       st.Update(run("cpuset", "linux.resources.cpu.cpus/mems",
                     [&](const std::string& d) { return SetV1Cpuset(d, *r.cpu); }));
