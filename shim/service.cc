@@ -4,7 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "github.com/containerd/containerd/api/events/task.pb.h"
+#include "oci/spec/json.h"
 #include "shim/rootfs.h"
+#include "shim/ttrpc/thread.h"
 
 namespace peapod::shim {
 
@@ -92,8 +94,9 @@ absl::StatusOr<std::shared_ptr<Process>> TaskService::FindProcess(
   return it->second;
 }
 
-void TaskService::WatchExit(const std::shared_ptr<Process>& p, pid_t pid) {
-  reaper_->Watch(pid, [this, p](const Exit& e) {
+void TaskService::WatchExit(const std::shared_ptr<Process>& p, pid_t pid,
+                            std::shared_ptr<Container> c) {
+  auto finish = [this, p](const Exit& e) {
     // Terminal output still in flight reaches the fifo before the exit is told.
     if (p->stdio() != nullptr && p->paths().terminal) p->stdio()->WaitOutput(1000);
     p->SetExited(e.ExitCode(), e.time);
@@ -104,8 +107,41 @@ void TaskService::WatchExit(const std::shared_ptr<Process>& p, pid_t pid) {
     ev.set_exit_status(e.ExitCode());
     SetTimestamp(e.time, ev.mutable_exited_at());
     publisher_->Publish("/tasks/exit", ev);
+  };
+  reaper_->Watch(pid, [this, c, finish](const Exit& e) {
+    if (c == nullptr || c->own_pid_ns) {
+      finish(e);
+      return;
+    }
+    // Not on the reaping thread: the runtime's exit must be reaped meanwhile.
+    absl::Status s = ttrpc::SpawnDetached([this, c, finish, e] {
+      (void)launcher_->Kill(c->id, SIGKILL, /*all=*/true);
+      finish(e);
+    });
+    if (!s.ok()) finish(e);
   });
 }
+
+namespace {
+
+// True unless config.json puts the container in an existing PID namespace
+// (a "pid" entry with a path) or lists no "pid" namespace at all.
+bool HasOwnPidNamespace(const std::string& bundle) {
+  absl::StatusOr<json::Value> config = json::ParseFile(bundle + "/config.json");
+  if (!config.ok()) return true;
+  const json::Value* linux_obj = config->Find("linux");
+  const json::Value* nss = linux_obj ? linux_obj->Find("namespaces") : nullptr;
+  if (nss == nullptr || !nss->is_array()) return false;
+  for (const json::Value& ns : nss->as_array()) {
+    const json::Value* type = ns.Find("type");
+    if (type == nullptr || !type->is_string() || type->as_string() != "pid") continue;
+    const json::Value* path = ns.Find("path");
+    return path == nullptr || !path->is_string() || path->as_string().empty();
+  }
+  return false;
+}
+
+}  // namespace
 
 absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateTaskRequest& req) {
   if (!req.checkpoint().empty()) {
@@ -149,7 +185,8 @@ absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateT
     return fail(s);
   }
   c->init->SetPid(*pid, ProcState::kCreated);
-  WatchExit(c->init, *pid);
+  c->own_pid_ns = HasOwnPidNamespace(c->bundle);
+  WatchExit(c->init, *pid, c);
   // 3. Tell containerd.
   events::TaskCreate ev;
   ev.set_container_id(c->id);

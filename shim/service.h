@@ -25,6 +25,9 @@ inline constexpr char kTaskService[] = "containerd.task.v2.Task";
 struct Container {
   std::string id, bundle;
   bool rootfs_mounted = false;
+  // Without its own PID namespace the init's exit does not end the other
+  // processes: the shim kills them (runc kill --all) before reporting it.
+  bool own_pid_ns = true;
   std::shared_ptr<Process> init;
   std::map<std::string, std::shared_ptr<Process>> execs;
   std::map<std::string, std::string> exec_specs;  // exec id -> OCI process JSON, until Start
@@ -80,8 +83,10 @@ class TaskService {
                                                        const std::string& exec_id) const;
   absl::StatusOr<containerd::task::v2::StartResponse> StartExec(Container& c,
                                                                 const std::string& exec_id);
-  // Watches pid and records its exit on p (and publishes TaskExit).
-  void WatchExit(const std::shared_ptr<Process>& p, pid_t pid);
+  // Watches pid and records its exit on p (and publishes TaskExit). For an
+  // init (c set) sharing a PID namespace, first kills what is left.
+  void WatchExit(const std::shared_ptr<Process>& p, pid_t pid,
+                 std::shared_ptr<Container> c = nullptr);
 
   Reaper* reaper_;
   Launcher* launcher_;

@@ -245,6 +245,33 @@ TEST_F(ShimIntegrationTest, SandboxGroupSharesOneShim) {
   ExpectNothingLeft();
 }
 
+TEST_F(ShimIntegrationTest, SharedPidNamespaceInitExitKillsTheRest) {
+  // A second container joins the first one's PID namespace (a pod sharing
+  // one): its init's exit ends nothing by itself, so the shim must kill the
+  // container's other processes.
+  Result r = Ctr(std::string("run -d ") + kRuntime + " " + kImage + " pidhost1 sleep 1000");
+  ASSERT_EQ(r.code, 0) << r.out;
+  ASSERT_TRUE(AwaitStatus("pidhost1", "RUNNING"));
+  r = Sh("ctr --address " + dir_ + "/c.sock -n " + kNs +
+         " task ls | awk '$1==\"pidhost1\"{print $2}'");
+  int host_pid = atoi(r.out.c_str());
+  ASSERT_GT(host_pid, 0) << r.out;
+  r = Ctr(std::string("run -d ") + kRuntime + " --with-ns pid:/proc/" + std::to_string(host_pid) +
+          "/ns/pid " + kImage + " pidns1 sh -c 'sleep 7777 & sleep 1; exit 0'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(AwaitStatus("pidns1", "STOPPED"));
+  bool left = true;
+  for (int i = 0; i < 50 && left; ++i) {
+    left = Sh("pgrep -x -f 'sleep 7777'").code == 0;
+    if (left) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_FALSE(left) << "a process of the container outlived its init";
+  EXPECT_EQ(Ctr("task rm pidns1").code, 0);
+  EXPECT_EQ(Ctr("container rm pidns1").code, 0);
+  Remove("pidhost1");
+  ExpectNothingLeft();
+}
+
 TEST_F(ShimIntegrationTest, SigtermIgnoredThenSigkill) {
   Result r = Ctr(std::string("run -d ") + kRuntime + " " + kImage +
                  " term1 sh -c 'trap \"\" TERM; while true; do sleep 1; done'");
