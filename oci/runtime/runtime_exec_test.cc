@@ -109,6 +109,32 @@ TEST_F(ExecTest, LauncherBinaryNotReachableThroughProcExe) {
   EXPECT_EQ(std::filesystem::last_write_time(self), before);
 }
 
+TEST_F(ExecTest, DetachWritesPidFile) {
+  ASSERT_TRUE(CreateSleeper(true).ok());
+  ExecOptions e;
+  e.process = *bundle_.spec().process;
+  e.process.args = {"sleep", "50"};
+  e.detach = true;
+  e.pid_file = opts_.root + "/exec.pid";
+  absl::StatusOr<int> code = Exec(opts_, id_, e);
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 0);
+  std::ifstream in(e.pid_file);
+  pid_t pid = 0;
+  in >> pid;
+  ASSERT_GT(pid, 0);
+  absl::StatusOr<std::vector<pid_t>> pids = Pids(opts_, id_);
+  ASSERT_TRUE(pids.ok());
+  EXPECT_THAT(*pids, ::testing::Contains(pid));  // in the container's cgroup
+  // We are its parent (as a shim would be): reap it once killed, so the
+  // cgroup can go.
+  ASSERT_TRUE(Kill(opts_, id_, SIGKILL, true).ok());
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  ASSERT_TRUE(Delete(opts_, id_, true).ok());
+}
+
 TEST_F(ExecTest, ExecIntoStoppedContainerRefused) {
   ASSERT_TRUE(CreateSleeper(true).ok());
   ASSERT_TRUE(Kill(opts_, id_, SIGKILL, false).ok());
