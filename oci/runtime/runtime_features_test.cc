@@ -98,6 +98,27 @@ TEST_F(FeaturesTest, UserNamespaceMapsRoot) {
   EXPECT_THAT(text, ::testing::MatchesRegex("0\n +0 +100000 +65536\n/dev/null\n"));
 }
 
+TEST_F(FeaturesTest, ExecJoinsUserNamespace) {
+  oci::Linux& l = *bundle_.spec().linux;
+  l.namespaces.push_back({"user", ""});
+  l.uid_mappings = {{0, 200000, 65536}};
+  l.gid_mappings = {{0, 200000, 65536}};
+  bundle_.spec().process->args = {"sleep", "100"};
+  bundle_.Write();
+  ASSERT_TRUE(Create(opts_, c_).ok());
+  ASSERT_TRUE(Start(opts_, id_).ok());
+  ExecOptions e;
+  e.process = *bundle_.spec().process;
+  e.process.args = {"sh", "-c", "id -u; cat /proc/self/uid_map; ls /proc/self/fd"};
+  Pipe out;
+  e.stdout_fd = out.w;
+  e.stderr_fd = out.w;
+  absl::StatusOr<int> code = Exec(opts_, id_, e);
+  out.CloseWrite();
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_THAT(out.ReadAll(), ::testing::MatchesRegex("0\n +0 +200000 +65536\n0\n1\n2\n3\n"));
+}
+
 TEST_F(FeaturesTest, PauseResumePidsStats) {
   bundle_.spec().process->args = {"sh", "-c", "sleep 100 & sleep 100"};
   bundle_.Write();
