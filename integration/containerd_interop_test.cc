@@ -19,6 +19,7 @@
 namespace peapod::integration {
 namespace {
 
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 // Processes whose command line mentions `needle`.
@@ -113,6 +114,15 @@ TEST(ContainerdInteropTest, CtrRunThroughTheRuncShim) {
   runtime = std::filesystem::absolute(runtime).string();
   Bundle bundle;  // only its rootfs is used: ctr makes its own config
   TempDir base;
+  // The shim calls a wrapper that records each command line, then execs the
+  // runtime under test: proof the shim really drove it, and with what.
+  std::string calls = base.path() + "/calls";
+  std::string wrapper = base.path() + "/runtime-wrapper";
+  {
+    std::ofstream w(wrapper);
+    w << "#!/bin/sh\necho \"$*\" >> " << calls << "\nexec " << runtime << " \"$@\"\n";
+  }
+  std::filesystem::permissions(wrapper, std::filesystem::perms(0755));
   std::string id = "peapod-interop";
   {
     Containerd containerd(base.path());
@@ -127,7 +137,7 @@ TEST(ContainerdInteropTest, CtrRunThroughTheRuncShim) {
     EXPECT_EQ(facts->Find("pid")->raw_uint(), 1u);
 
     ProcResult exit3 = containerd.Ctr(
-        {"run", "--rm", "--runtime", "io.containerd.runc.v2", "--runc-binary", runtime, "--rootfs",
+        {"run", "--rm", "--runtime", "io.containerd.runc.v2", "--runc-binary", wrapper, "--rootfs",
          bundle.rootfs(), id + "-exit", "/bin/peapod-probe", "exit", "3"},
         120);
     EXPECT_EQ(exit3.status, 3) << exit3.out << exit3.err;
@@ -135,6 +145,12 @@ TEST(ContainerdInteropTest, CtrRunThroughTheRuncShim) {
     EXPECT_EQ(list.out, "") << list.out;
     containerd.Stop();
   }
+  std::ifstream in(calls);
+  std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(log, HasSubstr("create --bundle"));
+  EXPECT_THAT(log, HasSubstr("start " + id));
+  EXPECT_THAT(log, HasSubstr("delete"));
+  EXPECT_THAT(log, HasSubstr("--log-format json"));
   EXPECT_THAT(ProcessesMentioning(base.path()), IsEmpty());
   EXPECT_THAT(MountsUnder(base.path()), IsEmpty());
   EXPECT_THAT(MountsUnder(bundle.path()), IsEmpty());
