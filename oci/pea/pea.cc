@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "oci/pea/command.h"
+#include "oci/pea/format.h"
 #include "oci/spec/spec.h"
 
 namespace peapod::pea {
@@ -32,10 +33,12 @@ std::string MainHelp() {
   std::string out =
       "NAME:\n   pea - Open Container Initiative runtime (runc-compatible) of peapod\n\n"
       "USAGE:\n   pea [global options] command [command options] [arguments...]\n\nCOMMANDS:\n";
-  for (const Command* c : Commands())
-    absl::StrAppend(&out, "   ", std::string(c->name), "\t", std::string(c->summary), "\n");
-  absl::StrAppend(&out, "   help\tShows a list of commands or help for one command\n\n",
-                  "GLOBAL OPTIONS:\n", FlagsHelp(kGlobalFlags));
+  std::vector<std::vector<std::string>> rows;
+  for (const Command* c : Commands()) {
+    rows.push_back({"   " + std::string(c->name), std::string(c->summary)});
+  }
+  rows.push_back({"   help", "Shows a list of commands or help for one command"});
+  absl::StrAppend(&out, Tabulate(rows), "\nGLOBAL OPTIONS:\n", FlagsHelp(kGlobalFlags));
   return out;
 }
 
