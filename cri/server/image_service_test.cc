@@ -131,6 +131,7 @@ class ImageServiceTest : public ::testing::Test {
   // SIGTERM, and waits for a clean exit.
   void StopDaemon() {
     if (pid_ <= 0) return;
+    stub_.reset();  // Closes our connection first.
     kill(pid_, SIGTERM);
     int status = 0;
     waitpid(pid_, &status, 0);
@@ -193,6 +194,19 @@ class ImageServiceTest : public ::testing::Test {
         EXPECT_EQ(e.path().extension(), ".lock") << e.path();
       }
     }
+  }
+
+  struct Output {
+    int exit_code = -1;
+    std::string out, err;
+  };
+  // Runs peactl against our socket.
+  Output Peactl(const std::string& args) {
+    std::string out = dir_ + "/peactl.out", err = dir_ + "/peactl.err";
+    std::string cmd = BuildDir() + "/cri/peactl/peactl -r unix://" + socket_ + " " + args + " >" +
+                      out + " 2>" + err;
+    int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out), ReadFile(err)};
   }
 
   std::string dir_, socket_, root_;
@@ -392,6 +406,43 @@ TEST_F(ImageServiceTest, ImageInUseByAContainerIsNotRemoved) {
   }
   s = Remove(ref);
   EXPECT_TRUE(s.ok()) << s.error_message();
+  ExpectEmptyStoreAfterStop();
+}
+
+TEST_F(ImageServiceTest, PeactlPullImagesInspectiRmi) {
+  if (!fs::exists(BuildDir() + "/cri/peactl/peactl")) GTEST_SKIP() << "peactl is not built";
+  TestRegistry reg("alice", "s3cret");
+  TestImage im = BusyboxImage("peactl", "app");
+  ASSERT_EQ(reg.Push("test/busybox", "v1", im), 201);
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({reg.host()}));
+  std::string ref = reg.host() + "/test/busybox:v1";
+
+  Output o = Peactl("pull " + ref);
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.err.find("PermissionDenied"), std::string::npos) << o.err;
+  o = Peactl("pull --creds alice:s3cret " + ref);
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.out.find("Image is up to date for " + im.config_digest), std::string::npos) << o.out;
+
+  o = Peactl("images");
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.out.find(reg.host() + "/test/busybox"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("v1"), std::string::npos) << o.out;
+  o = Peactl("images -q " + ref);
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out, im.config_digest + "\n");
+
+  o = Peactl("inspecti " + ref);
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.out.find("imageSpec"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("\"app\""), std::string::npos) << o.out;
+
+  o = Peactl("rmi " + ref);
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.out.find("Deleted: " + ref), std::string::npos) << o.out;
+  o = Peactl("inspecti " + ref);
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.err.find("no such image"), std::string::npos) << o.err;
   ExpectEmptyStoreAfterStop();
 }
 
