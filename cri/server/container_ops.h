@@ -1,0 +1,56 @@
+// One container's life, shared by the container RPC handlers and the pod
+// handlers (StopPodSandbox / RemovePodSandbox stop and remove every
+// container of the pod through these) and by restart recovery.
+//
+// Where a container lives:
+//   <root>/containers/<id>.json         its record (ContainerStore)
+//   <state_dir>/containers/<id>/        its bundle: config.json, exec fifos
+//   <root>/containers/<id>/{rootfs,...} its overlay root (ImageStore::Mount)
+//   the pod's shim                      its processes, exit status, CRI log
+//
+// State comes from the shim: a record says CREATED/RUNNING only until an
+// exit is observed (Refresh), which records exit code, reason and finish time
+// once. peapodd is never the container's parent.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "cri/server/daemon.h"
+#include "cri/shimclient/shim_client.h"
+#include "cri/store/records.h"
+
+namespace peapod::cri {
+
+// The bundle directory of a container: <state_dir>/containers/<id>.
+std::string ContainerBundleDir(const Daemon& d, const std::string& id);
+
+// A client of the shim serving pod `pod_id`; Unavailable if the pod has no
+// shim address or the shim is gone, NotFound if the pod is unknown.
+absl::StatusOr<std::unique_ptr<ShimClient>> ConnectPodShim(Daemon& d, const std::string& pod_id);
+
+// Brings a container's record up to date with its shim: a CREATED/RUNNING
+// container whose process ended becomes EXITED with exit code, reason
+// (Completed, Error, OOMKilled) and finish time, persisted. A container whose
+// shim is unreachable reads UNKNOWN (not persisted). Returns the record.
+absl::StatusOr<ContainerRecord> RefreshContainer(Daemon& d, const std::string& id);
+
+// Stops a container: its stop signal (SIGTERM unless the image says
+// otherwise), then SIGKILL to every process of it once `timeout_s` seconds
+// pass (0 = SIGKILL at once). Idempotent: stopping an exited container is OK.
+absl::Status StopOneContainer(Daemon& d, const std::string& id, int64_t timeout_s);
+
+// Removes a container completely: force-stops it, deletes it from its shim,
+// unmounts its rootfs, removes its bundle and its record. An unknown id is
+// OK (idempotent); a container whose shim is gone is still cleaned up.
+absl::Status RemoveOneContainer(Daemon& d, const std::string& id);
+
+// At startup, before serving: re-reads every container's state from its
+// shim (Refresh), and removes what a CreateContainer killed half-way left
+// behind without a record (bundle, rootfs mount, shim task).
+absl::Status RecoverContainers(Daemon& d);
+
+}  // namespace peapod::cri
