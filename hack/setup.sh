@@ -28,4 +28,38 @@ for svc in docker-registry containerd; do
     systemctl stop "$svc" || true
   fi
 done
+# Pod networking: a default CNI network (bridge peapod0, 10.88.0.0/16, host-local
+# addresses, portmap for hostPorts) so pods get an address out of the box. Only
+# when the node has no CNI network configured: an existing one is never touched.
+# peapod brings each pod's loopback up itself, so no loopback plugin is needed.
+CNI_CONF_DIR=${CNI_CONF_DIR:-/etc/cni/net.d}
+cni_configured=""
+for f in "$CNI_CONF_DIR"/*.conflist "$CNI_CONF_DIR"/*.conf "$CNI_CONF_DIR"/*.json; do
+  [ -e "$f" ] && cni_configured="$f"
+done
+if [ -z "$cni_configured" ]; then
+  mkdir -p "$CNI_CONF_DIR"
+  cat >"$CNI_CONF_DIR/10-peapod.conflist" <<'CNI'
+{
+  "cniVersion": "1.0.0",
+  "name": "peapod",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "peapod0",
+      "isGateway": true,
+      "ipMasq": true,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [[{"subnet": "10.88.0.0/16"}]],
+        "routes": [{"dst": "0.0.0.0/0"}]
+      }
+    },
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
+CNI
+  echo "setup: installed the default pod network $CNI_CONF_DIR/10-peapod.conflist"
+fi
 echo "setup: all packages present"
