@@ -18,13 +18,27 @@ namespace peapod::cri {
 namespace task = ::containerd::task::v2;
 
 struct ShimOptions {
-  // containerd-shim-peapod-v2: the one next to peapodd's own binary, else PATH.
-  std::string binary;
+  // containerd-shim-peapod-v2: an absolute path, or a name looked up next to
+  // peapodd's own binary, then in its build tree, then in PATH (FindBinary).
+  std::string binary = "containerd-shim-peapod-v2";
   // containerd namespace the shim files its runtime state under.
   std::string ns = "k8s.io";
   // The address the shim is told is its "containerd" (used to name its socket).
   std::string address = "/run/peapod/peapod.sock";
+  // Where the shim puts its socket (env PEAPOD_SHIM_SOCKET_DIR) and its
+  // runtime's state (env PEAPOD_SHIM_RUNTIME_ROOT); empty = the shim's defaults.
+  std::string socket_dir;
+  std::string runtime_root;
+  // How long `start` (or `delete`) may take.
+  std::chrono::seconds start_timeout{10};
 };
+
+// The absolute path of a helper binary: `name` itself if absolute; else the
+// file of that name next to /proc/self/exe, then at <exe dir>/../../<build_dir>
+// (a binary run from its build tree: build/cri/server/peapodd finds
+// build/shim/<name> with build_dir "shim"), then in PATH. NotFound names
+// every place looked at.
+absl::StatusOr<std::string> FindBinary(const std::string& name, const std::string& build_dir);
 
 // How a process ended (Wait/Delete).
 struct ExitInfo {
@@ -38,9 +52,14 @@ class ShimClient {
   // Runs `<binary> -namespace N -address A -publish-binary "" -id <pod_id> start`
   // in pod_dir (which holds the infra bundle: config.json, and where the shim
   // writes `address`). A shim already serving the pod is reused. Returns the
-  // ttrpc address ("unix:///...").
+  // ttrpc address ("unix:///..."). The shim daemonizes: peapodd is not its
+  // parent once `start` has returned.
   static absl::StatusOr<std::string> StartShim(const ShimOptions& o, const std::string& pod_id,
                                                const std::string& pod_dir);
+  // Runs `<binary> ... -id <id> -bundle <bundle> delete`: cleans up after a
+  // task whose shim is gone (the runtime's state, cgroup and rootfs mount).
+  static absl::Status DeleteAction(const ShimOptions& o, const std::string& id,
+                                   const std::string& bundle);
   // Connects to a running shim; Unavailable if it is gone.
   static absl::StatusOr<std::unique_ptr<ShimClient>> Connect(const std::string& address);
 
@@ -53,8 +72,7 @@ class ShimClient {
   // Blocks until the process exits or timeout passes (DeadlineExceeded).
   absl::StatusOr<ExitInfo> Wait(const std::string& id, const std::string& exec_id = "",
                                 std::chrono::nanoseconds timeout = std::chrono::nanoseconds(0));
-  absl::StatusOr<task::StateResponse> State(const std::string& id,
-                                            const std::string& exec_id = "");
+  absl::StatusOr<task::StateResponse> State(const std::string& id, const std::string& exec_id = "");
   absl::StatusOr<ExitInfo> Delete(const std::string& id, const std::string& exec_id = "");
   absl::Status Exec(const task::ExecProcessRequest& req);
   absl::Status Update(const task::UpdateTaskRequest& req);
