@@ -2,6 +2,7 @@
 #include "oci/runtime/process_start.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -64,6 +65,26 @@ absl::Status WaitForStart(ProcessStart& ps) {
   return absl::OkStatus();
 }
 
+// The caller's signal state is not the container's: a process linking this
+// library (the shim) blocks SIGCHLD and ignores SIGPIPE, and both would
+// survive execve. The user's program starts as under runc: every signal at
+// its default action, none blocked. Re-ignoring first drops an instance that
+// arrived while ignored, so it cannot fire once the action is the default.
+void ResetSignals() {
+  struct sigaction ign = {}, dfl = {}, old = {};
+  ign.sa_handler = SIG_IGN;
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    if (::sigaction(sig, nullptr, &old) != 0 || old.sa_handler != SIG_IGN) continue;
+    ::sigaction(sig, &ign, nullptr);
+    ::sigaction(sig, &dfl, nullptr);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
 }  // namespace
 
 std::string FindProgram(const std::string& name, const std::vector<std::string>& env) {
@@ -91,6 +112,8 @@ absl::Status StartProcess(ProcessStart& ps) {
   const oci::Process& p = *ps.process;
   linux::Syscall& sys = linux::RealSyscall();
   int last_cap = linux::KernelLastCap();
+  // 0. Default signal actions, nothing blocked (before seccomp may forbid it).
+  ResetSignals();
   // 1. Terminal: a pty from the container's /dev/ptmx becomes stdio.
   if (p.terminal) {
     if (ps.console_fd < 0) {
