@@ -180,6 +180,17 @@ absl::Status ImageStore::PutImage(const ImageRecord& image) {
   return WriteRecord(merged);
 }
 
+absl::StatusOr<ImageConfig> ImageStore::Config(const ImageRecord& image) const {
+  absl::StatusOr<std::string> body = blobs_.Read(image.config_digest, kMaxDocumentBytes);
+  if (!body.ok()) return body.status();
+  absl::StatusOr<ImageConfig> config = ParseImageConfig(*body);
+  if (!config.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("config of image ", image.id, ": ", config.status().message()));
+  }
+  return config;
+}
+
 absl::StatusOr<ImageRecord> ImageStore::Resolve(const std::string& ref) const {
   std::vector<ImageRecord> all = List();
   std::string hex = absl::StartsWith(ref, "sha256:") ? ref.substr(7) : ref;

@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "cri/images/blob_store.h"
 #include "cri/images/fs_util.h"
+#include "cri/images/manifest.h"
 #include "cri/images/unpack.h"
 
 namespace peapod::images {
@@ -88,6 +89,8 @@ class ImageStore {
   absl::Status PutImage(const ImageRecord& image);
   // Finds an image by id, id prefix (≥ 12 hex), tag or digest reference.
   absl::StatusOr<ImageRecord> Resolve(const std::string& ref) const;
+  // The image's config document (entrypoint, cmd, env, ...) from its blob.
+  absl::StatusOr<ImageConfig> Config(const ImageRecord& image) const;
   // All images, optionally only those matching a reference (see Resolve).
   std::vector<ImageRecord> List() const;
   // Removes an image (all its names) and then unreferenced layers and blobs.

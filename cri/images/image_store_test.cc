@@ -209,5 +209,20 @@ TEST(ImageUserTest, SplitsUidAndName) {
   EXPECT_FALSE(ParseImageUser("").uid.has_value());
 }
 
+TEST(ImageConfigTest, ContainerDefaults) {
+  absl::StatusOr<ImageConfig> c = ParseImageConfig(R"({
+    "rootfs": {"type": "layers", "diff_ids": []},
+    "config": {"User": "app", "Entrypoint": ["/bin/sh", "-c"], "Cmd": null,
+               "Env": ["PATH=/bin", "A=b=c"], "WorkingDir": "/srv", "StopSignal": "SIGQUIT"}})");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->user, "app");
+  EXPECT_EQ(c->entrypoint, (std::vector<std::string>{"/bin/sh", "-c"}));
+  EXPECT_TRUE(c->cmd.empty());
+  EXPECT_EQ(c->env, (std::vector<std::string>{"PATH=/bin", "A=b=c"}));
+  EXPECT_EQ(c->working_dir, "/srv");
+  EXPECT_EQ(c->stop_signal, "SIGQUIT");
+  EXPECT_FALSE(ParseImageConfig(R"({"rootfs": {"diff_ids": []}, "config": {"Cmd": "ls"}})").ok());
+}
+
 }  // namespace
 }  // namespace peapod::images

@@ -126,6 +126,16 @@ absl::StatusOr<ImageConfig> ParseImageConfig(std::string_view body) {
   }
   if (auto cfg = r.Get("config")) {
     if (absl::Status s = Optional(*cfg, "User", c.user); !s.ok()) return s;
+    if (absl::Status s = Optional(*cfg, "WorkingDir", c.working_dir); !s.ok()) return s;
+    if (absl::Status s = Optional(*cfg, "StopSignal", c.stop_signal); !s.ok()) return s;
+    for (auto [key, out] : {std::pair{"Entrypoint", &c.entrypoint}, std::pair{"Cmd", &c.cmd},
+                            std::pair{"Env", &c.env}}) {
+      auto m = cfg->Get(key);
+      if (!m || m->value().is_null()) continue;
+      auto list = m->StringArray();
+      if (!list.ok()) return list.status();
+      *out = *std::move(list);
+    }
   }
   return c;
 }

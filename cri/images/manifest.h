@@ -51,9 +51,14 @@ absl::StatusOr<Descriptor> SelectPlatform(const Manifest& index, std::string_vie
 struct ImageConfig {
   std::vector<std::string> diff_ids;
   std::string user;
+  // What a container runs by default (config.Entrypoint, Cmd, Env "K=V",
+  // WorkingDir, StopSignal "SIGQUIT"/"3"); empty when the image has none.
+  std::vector<std::string> entrypoint, cmd, env;
+  std::string working_dir;
+  std::string stop_signal;
 };
 
-// Parses an image config; needs rootfs.diff_ids.
+// Parses an image config; needs rootfs.diff_ids. null lists are empty.
 absl::StatusOr<ImageConfig> ParseImageConfig(std::string_view body);
 
 }  // namespace peapod::images

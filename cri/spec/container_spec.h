@@ -27,6 +27,10 @@ void SetPodNamespacePaths(int infra_pid, PodInfo* pod);
 absl::StatusOr<oci::Spec> BuildContainerSpec(const ContainerSpecInput& in,
                                              const HostView& host = {});
 
+// The OCI linux.resources of CRI resources alone (UpdateContainerResources);
+// InvalidArgument names a bad field.
+absl::StatusOr<oci::Resources> BuildResources(const ResourcesInput& in);
+
 // Builds the spec of a pod's infra process (peapod-infra as PID 1 of the
 // pod's new namespaces, on a read-only tiny root).
 absl::StatusOr<oci::Spec> BuildSandboxSpec(const SandboxSpecInput& in);

@@ -242,6 +242,12 @@ void SetPodNamespacePaths(int infra_pid, PodInfo* pod) {
   pod->pid_ns_path = pod->namespaces.pid == NamespaceMode::kPod ? path("pid") : "";
 }
 
+absl::StatusOr<oci::Resources> BuildResources(const ResourcesInput& in) {
+  oci::Resources out;
+  CRI_SPEC_RETURN_IF_ERROR(FillResources(in, &out));
+  return out;
+}
+
 absl::StatusOr<std::string> CgroupsPath(const std::string& parent, const std::string& id) {
   if (parent.empty()) return absl::StrCat("/peapod/", id);
   if (absl::EndsWith(parent, ".slice")) return absl::StrCat(parent, ":peapod:", id);

@@ -167,6 +167,8 @@ absl::StatusOr<PodInfo> PodInfoFromCri(const v1::PodSandboxConfig& config) {
   return pod;
 }
 
+ResourcesInput ResourcesFromCri(const v1::LinuxContainerResources& r) { return Resources(r); }
+
 absl::StatusOr<ContainerSpecInput> ContainerInputFromCri(const v1::ContainerConfig& config,
                                                          const v1::PodSandboxConfig& pod) {
   ContainerSpecInput in;

@@ -17,4 +17,7 @@ absl::StatusOr<PodInfo> PodInfoFromCri(const ::runtime::v1::PodSandboxConfig& co
 absl::StatusOr<ContainerSpecInput> ContainerInputFromCri(
     const ::runtime::v1::ContainerConfig& config, const ::runtime::v1::PodSandboxConfig& pod);
 
+// CRI LinuxContainerResources (UpdateContainerResources) as ResourcesInput.
+ResourcesInput ResourcesFromCri(const ::runtime::v1::LinuxContainerResources& r);
+
 }  // namespace peapod::cri::spec
