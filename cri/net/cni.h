@@ -1,0 +1,118 @@
+// Pod networking through CNI plugins (CNI spec 1.0): finding the network
+// configuration, running its plugin chain for ADD / DEL / CHECK, and the
+// results (cniVersion 0.3.x, 0.4.0 and 1.0.0) in the project's own types.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "oci/spec/json.h"
+
+namespace peapod::cri {
+
+// Where plugins and configurations live ([cni] in peapod.toml).
+struct CniOptions {
+  std::vector<std::string> plugin_dirs = {"/usr/lib/cni", "/opt/cni/bin"};
+  std::string conf_dir = "/etc/cni/net.d";
+  // Results of ADD are kept here (one JSON file per attachment) and given
+  // back to DEL / CHECK as prevResult. Empty: no cache.
+  std::string cache_dir;
+  // A plugin still running after this is killed and the operation fails.
+  std::chrono::milliseconds plugin_timeout{60000};
+};
+
+// One host port forwarded to the pod (the portMappings capability).
+struct CniPortMapping {
+  uint16_t host_port = 0;
+  uint16_t container_port = 0;
+  std::string protocol = "tcp";  // "tcp" or "udp" (or "sctp")
+  std::string host_ip;           // empty: every host address
+};
+
+// What identifies one pod's attachment to the network.
+struct CniAttachment {
+  std::string container_id;  // the pod (sandbox) id
+  std::string netns_path;    // the pod's network namespace (pinned file)
+  std::string ifname = "eth0";
+  // CNI_ARGS, in order: K8S_POD_NAMESPACE, K8S_POD_NAME, ... ("IgnoreUnknown=1"
+  // is added first).
+  std::vector<std::pair<std::string, std::string>> args;
+  std::vector<CniPortMapping> port_mappings;
+};
+
+struct CniInterface {
+  std::string name;
+  std::string mac;
+  std::string sandbox;  // netns path, empty for host-side interfaces
+};
+
+struct CniIp {
+  std::string address;  // CIDR, "10.88.0.5/16"
+  std::string gateway;
+  std::optional<int> interface;  // index into interfaces
+  // The address without its prefix length ("10.88.0.5").
+  std::string Ip() const;
+};
+
+// A plugin's (or a chain's) result, any supported cniVersion.
+struct CniResult {
+  std::string cni_version;
+  std::vector<CniInterface> interfaces;
+  std::vector<CniIp> ips;
+  json::Value raw;  // the result as the plugin printed it
+  // The first IP on an interface inside the sandbox (else the first IP), or "".
+  std::string PrimaryIp() const;
+  // Every IP (without prefix), primary first.
+  std::vector<std::string> AllIps() const;
+};
+
+// Parses a result of cniVersion 0.3.0, 0.3.1, 0.4.0 or 1.0.0. Errors name the
+// member that was wrong.
+absl::StatusOr<CniResult> ParseCniResult(std::string_view text);
+absl::StatusOr<CniResult> ParseCniResultJson(const json::Value& v);
+
+// A network configuration list: a named chain of plugins.
+class CniNetwork {
+ public:
+  // The first configuration (by file name) in conf_dir ending in .conflist,
+  // .conf or .json, as libcni picks it; NotFound (saying where it looked)
+  // when there is none. Files that fail to parse are errors naming the file.
+  static absl::StatusOr<CniNetwork> LoadDefault(const std::string& conf_dir);
+  // Parses a .conflist document.
+  static absl::StatusOr<CniNetwork> FromConfList(std::string_view text, std::string origin);
+  // Parses a single-plugin .conf document (wrapped as a one-plugin list).
+  static absl::StatusOr<CniNetwork> FromConf(std::string_view text, std::string origin);
+
+  const std::string& name() const { return name_; }
+  const std::string& cni_version() const { return cni_version_; }
+  const std::string& origin() const { return origin_; }
+  // Plugin types, in chain order.
+  std::vector<std::string> PluginTypes() const;
+
+  // Runs ADD through the chain (each plugin gets the previous result) and
+  // returns the last result. On failure, the plugins already run are undone
+  // with DEL before the error is returned.
+  absl::StatusOr<CniResult> Add(const CniOptions& opts, const CniAttachment& a) const;
+  // Runs DEL in reverse order with the cached result (if any). Missing state
+  // (no cache, netns gone) is not an error; every plugin is run even if one
+  // fails, and the first error is returned.
+  absl::Status Del(const CniOptions& opts, const CniAttachment& a) const;
+  // Runs CHECK through the chain with the cached result (FailedPrecondition
+  // when there is none, or when the config disables checks).
+  absl::Status Check(const CniOptions& opts, const CniAttachment& a) const;
+
+ private:
+  CniNetwork() = default;
+  std::string name_;
+  std::string cni_version_;
+  std::string origin_;
+  bool disable_check_ = false;
+  std::vector<json::Value> plugins_;  // each plugin's object, as written
+};
+
+}  // namespace peapod::cri
