@@ -372,6 +372,22 @@ TEST(PinnedNetnsTest, CreateRemoveAndBadNames) {
   EXPECT_NE(::access((dir + "/sub/p1").c_str(), F_OK), 0);
   EXPECT_TRUE(absl::IsInvalidArgument(PinnedNetns::Create(dir, "../x").status()));
   EXPECT_TRUE(RemovePinnedNetns(dir + "/sub/nothing").ok());
+  // Pinning a process's namespace: the same namespace, lo brought up on demand.
+  {
+    auto made = PinnedNetns::Create(dir, "orig");
+    ASSERT_TRUE(made.ok()) << made.status();
+    ASSERT_EQ(Sh("nsenter --net=" + made->path() + " ip link set lo down"), "");
+    auto pinned = PinnedNetns::Pin(made->path(), dir, "copy");
+    ASSERT_TRUE(pinned.ok()) << pinned.status();
+    EXPECT_EQ(Sh("nsenter --net=" + pinned->path() + " readlink /proc/self/ns/net"),
+              Sh("nsenter --net=" + made->path() + " readlink /proc/self/ns/net"));
+    EXPECT_THAT(Sh("nsenter --net=" + made->path() + " ip -o link show lo"), HasSubstr("DOWN"));
+    ASSERT_TRUE(BringLoopbackUp(pinned->path()).ok());
+    EXPECT_THAT(Sh("nsenter --net=" + made->path() + " ip -o link show lo"),
+                HasSubstr("LOOPBACK,UP"));
+    EXPECT_FALSE(PinnedNetns::Pin(dir + "/none", dir, "bad").ok());
+    EXPECT_NE(::access((dir + "/bad").c_str(), F_OK), 0);
+  }
   EXPECT_FALSE(RunInNetns(dir + "/sub/nothing", [] { return absl::OkStatus(); }).ok());
   std::system(("rm -rf " + dir).c_str());
 }

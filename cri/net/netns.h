@@ -17,6 +17,9 @@ class PinnedNetns {
   // Creates a new network namespace with its loopback up and pins it at
   // <dir>/<name> (dir is created if needed). AlreadyExists if the file is.
   static absl::StatusOr<PinnedNetns> Create(const std::string& dir, const std::string& name);
+  // Pins an existing namespace (e.g. /proc/<pid>/ns/net) at <dir>/<name>.
+  static absl::StatusOr<PinnedNetns> Pin(const std::string& source, const std::string& dir,
+                                         const std::string& name);
 
   PinnedNetns() = default;
   PinnedNetns(PinnedNetns&& o) noexcept : path_(std::move(o.path_)) { o.path_.clear(); }
@@ -38,6 +41,9 @@ class PinnedNetns {
 
 // Unmounts and unlinks a pinned namespace file. A missing file is fine.
 absl::Status RemovePinnedNetns(const std::string& path);
+
+// Brings the loopback interface of the namespace at netns_path up.
+absl::Status BringLoopbackUp(const std::string& netns_path);
 
 // Runs fn on a thread that has joined the network namespace at netns_path,
 // and returns its status. Sockets fn creates belong to that namespace.

@@ -80,6 +80,28 @@ absl::StatusOr<PinnedNetns> PinnedNetns::Create(const std::string& dir, const st
   return pinned;
 }
 
+absl::StatusOr<PinnedNetns> PinnedNetns::Pin(const std::string& source, const std::string& dir,
+                                             const std::string& name) {
+  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+    return absl::InvalidArgumentError(Cat("invalid network namespace name \"", name, "\""));
+  }
+  PEAPOD_RETURN_IF_ERROR(MkdirAll(dir));
+  std::string path = Cat(dir, "/", name);
+  {
+    UniqueFd f(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+    if (!f) return ErrnoStatus(Cat("create network namespace file ", path));
+  }
+  PinnedNetns pinned(path);
+  if (::mount(source.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    return ErrnoStatus(Cat("bind-mount network namespace ", source, " on ", path));
+  }
+  return pinned;
+}
+
+absl::Status BringLoopbackUp(const std::string& netns_path) {
+  return RunInNetns(netns_path, [] { return LoopbackUp(); });
+}
+
 PinnedNetns& PinnedNetns::operator=(PinnedNetns&& o) noexcept {
   if (this != &o) {
     if (!path_.empty()) (void)RemovePinnedNetns(path_);
