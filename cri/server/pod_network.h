@@ -1,0 +1,49 @@
+// A pod's network and its own files, for RunPodSandbox and Stop/Remove:
+// the infra's network namespace pinned under <state_dir>/netns/<pod id> (so
+// CNI DEL works even after the infra died), CNI ADD/DEL through cri/net, and
+// /etc/hosts, /etc/resolv.conf, /etc/hostname written by cri/podfiles.
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "cri/net/cni.h"
+#include "cri/server/daemon.h"
+#include "cri/spec/container_spec_input.h"
+#include "cri/store/records.h"
+#include "proto/cri_api.h"
+
+namespace peapod::cri {
+
+class Rollback;  // pod_ops.h
+
+// Where pods' network namespaces are pinned.
+std::string PodNetnsDir(const Daemon& d);
+// The CNI options from the config (result cache under <root>/cni-cache).
+CniOptions PodCniOptions(const Daemon& d);
+
+// Checks what the pod's network and files need from the request before
+// anything exists: the host-aliases annotation, DNS config, port mappings.
+// InvalidArgument naming the bad entry.
+absl::Status CheckPodNetworkConfig(const ::runtime::v1::PodSandboxConfig& c);
+
+// For a pod with its own network namespace: pins the infra's namespace,
+// brings its loopback up and, when a CNI network is configured, runs ADD in
+// it, recording r.netns_path, r.ip and r.additional_ips. With no CNI config
+// the pod keeps loopback only. Undo steps (DEL, unpin) go on `undo`.
+absl::Status SetUpPodNetwork(Daemon& d, PodRecord& r, const ::runtime::v1::PodSandboxConfig& c,
+                             int64_t infra_pid, Rollback& undo);
+
+// CNI DEL for the pod (when anything of its network may exist) and unpins its
+// namespace. Idempotent; also right for pods left half-built by a crash.
+absl::Status TearDownPodNetwork(Daemon& d, const PodRecord& pod);
+
+// Writes the pod's hosts, resolv.conf and hostname into its directory.
+absl::Status WritePodFilesFor(const PodRecord& r, const ::runtime::v1::PodSandboxConfig& c,
+                              const std::string& pod_dir);
+
+// Points a container's pod info at its pod's files (those that exist: pods
+// from before they were written have none).
+void SetPodFilePaths(const Daemon& d, const std::string& pod_id, spec::PodInfo* pod);
+
+}  // namespace peapod::cri

@@ -1,0 +1,507 @@
+// Pod networking, pod files and lifecycle hooks through the real peapodd:
+// pods get an address from a test-private CNI network (its own bridge,
+// subnet and host-local data dir), /etc/hosts and /etc/resolv.conf are read
+// from inside containers, and postStart / preStop hooks run for real.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cri/images/digest.h"
+#include "cri/images/test_registry.h"
+#include "cri/images/test_tar.h"
+#include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "proto/cri_api.h"
+
+extern char** environ;
+
+namespace peapod::cri {
+namespace {
+
+namespace v1 = ::runtime::v1;
+namespace fs = std::filesystem;
+using images::testing::TarBuilder;
+using images::testing::TestImage;
+using images::testing::TestRegistry;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+
+constexpr char kBridge[] = "pph4cri0";
+constexpr char kSubnetPrefix[] = "10.89.1.";
+
+std::string BuildDir() {
+  const char* b = getenv("PEAPOD_BUILD_DIR");
+  return b ? b : ".";
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A one-layer image: busybox with its applets, a CGI script for httpd.
+TestImage BusyboxImage() {
+  TarBuilder t;
+  t.Dir("bin").Dir("etc").Dir("tmp", 01777).Dir("srv").Dir("srv/cgi-bin");
+  t.File("bin/busybox", ReadFile("/bin/busybox"), 0755);
+  for (const char* applet : {"sh", "sleep", "cat", "echo", "httpd", "wget", "ls", "true"}) {
+    t.Symlink(std::string("bin/") + applet, "busybox");
+  }
+  t.File("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
+  t.File("etc/group", "root:x:0:\n");
+  t.File("srv/index.html", "hi\n");
+  t.File("srv/cgi-bin/hit",
+         "#!/bin/sh\necho \"$REQUEST_METHOD $REQUEST_URI $HTTP_X_PEAPOD\" >> /tmp/hits\n"
+         "echo 'Content-Type: text/plain'\necho\necho ok\n",
+         0755);
+  std::string layer = t.Build();
+  std::string diff_id = images::DigestOf(layer);
+  TestImage im =
+      images::testing::BuildImage({layer}, {diff_id}, "", "application/vnd.oci.image.layer.v1.tar");
+  std::string body = R"({"architecture":"amd64","os":"linux","config":{"Cmd":["sleep","3600"],)"
+                     R"("Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":[")" +
+                     diff_id + "\"]}}";
+  std::string old_config = im.blobs[im.config_digest];
+  im.blobs.erase(im.config_digest);
+  std::string digest = images::DigestOf(body);
+  im.blobs[digest] = body;
+  auto replace = [](std::string& s, const std::string& from, const std::string& to) {
+    size_t at = s.find(from);
+    if (at != std::string::npos) s.replace(at, from.size(), to);
+  };
+  replace(im.manifest, im.config_digest, digest);
+  replace(im.manifest, "\"size\":" + std::to_string(old_config.size()),
+          "\"size\":" + std::to_string(body.size()));
+  im.config_digest = digest;
+  im.digest = images::DigestOf(im.manifest);
+  return im;
+}
+
+class PodNetworkTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    registry_ = new TestRegistry();
+    ASSERT_EQ(registry_->Push("test/busybox", "1", BusyboxImage()), 201);
+    image_ = registry_->host() + "/test/busybox:1";
+    char tmpl[] = "/tmp/peapod-h4-podnet-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    fs::create_directories(dir_ + "/net.d");
+    std::ofstream(dir_ + "/net.d/10-test.conflist")
+        << R"({"cniVersion":"1.0.0","name":"peapod-h4-cri","plugins":[{"type":"bridge",)"
+        << R"("bridge":")" << kBridge << R"(","isGateway":true,"ipam":{"type":"host-local",)"
+        << R"("ranges":[[{"subnet":")" << kSubnetPrefix << R"(0/24"}]],"dataDir":")" << dir_
+        << R"(/ipam"}}]})";
+    StartDaemon();
+    v1::PullImageRequest req;
+    req.mutable_image()->set_image(image_);
+    v1::PullImageResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status s = images_->PullImage(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
+  static void TearDownTestSuite() {
+    if (pid_ > 0) {
+      runtime_.reset();
+      images_.reset();
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+    delete registry_;
+    for (int i = 0; i < 3; ++i) {
+      std::istringstream mi(ReadFile("/proc/self/mountinfo"));
+      for (std::string line; std::getline(mi, line);) {
+        std::istringstream f(line);
+        std::string a, b, c, d, mnt;
+        f >> a >> b >> c >> d >> mnt;
+        if (mnt.starts_with(dir_ + "/")) umount2(mnt.c_str(), MNT_DETACH);
+      }
+    }
+    std::system((std::string("ip link del ") + kBridge + " 2>/dev/null").c_str());
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  void TearDown() override {
+    for (const std::string& id : pods_) {
+      {
+        v1::StopPodSandboxRequest req;
+        req.set_pod_sandbox_id(id);
+        v1::StopPodSandboxResponse resp;
+        grpc::ClientContext ctx;
+        (void)runtime_->StopPodSandbox(&ctx, req, &resp);
+      }
+      v1::RemovePodSandboxRequest req;
+      req.set_pod_sandbox_id(id);
+      v1::RemovePodSandboxResponse resp;
+      grpc::ClientContext ctx;
+      grpc::Status s = runtime_->RemovePodSandbox(&ctx, req, &resp);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+    }
+    pods_.clear();
+  }
+
+  static std::string Log() { return ReadFile(dir_ + "/peapodd.log"); }
+
+  static void StartDaemon() {
+    std::string config = dir_ + "/peapod.toml";
+    std::ofstream out(config);
+    out << "socket = \"" << dir_ << "/run/peapod.sock\"\nroot = \"" << dir_
+        << "/lib\"\nstate_dir = \"" << dir_ << "/state\"\nlog_level = \"debug\"\n"
+        << "shim_binary = \"" << BuildDir() << "/shim/containerd-shim-peapod-v2\"\n"
+        << "infra_binary = \"" << BuildDir() << "/cri/infra/peapod-infra\"\n"
+        << "[cni]\nconf_dir = \"" << dir_ << "/net.d\"\n"
+        << "[registry.\"" << registry_->host() << "\"]\ninsecure = true\n";
+    out.close();
+    std::string bin = BuildDir() + "/cri/server/peapodd";
+    std::string log = dir_ + "/peapodd.log";
+    std::vector<std::string> argv = {bin, "--config", config};
+    std::vector<char*> args;
+    for (std::string& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    int rc = posix_spawn(&pid_, bin.c_str(), &fa, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ASSERT_EQ(rc, 0) << bin;
+    auto channel = grpc::CreateChannel("unix://" + dir_ + "/run/peapod.sock",
+                                       grpc::InsecureChannelCredentials());
+    runtime_ = v1::RuntimeService::NewStub(channel);
+    images_ = v1::ImageService::NewStub(channel);
+    for (int i = 0; i < 500; ++i) {
+      ASSERT_EQ(waitpid(pid_, nullptr, WNOHANG), 0) << "peapodd died:\n" << Log();
+      v1::ListContainersRequest req;
+      v1::ListContainersResponse resp;
+      grpc::ClientContext ctx;
+      if (runtime_->ListContainers(&ctx, req, &resp).ok()) return;
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    FAIL() << "peapodd did not answer:\n" << Log();
+  }
+
+  static v1::PodSandboxConfig PodConfig(const std::string& name) {
+    v1::PodSandboxConfig c;
+    c.mutable_metadata()->set_name(name);
+    c.mutable_metadata()->set_uid(name + "-uid");
+    c.mutable_metadata()->set_namespace_("default");
+    c.set_hostname(name);
+    c.set_log_directory(dir_ + "/logs/" + name);
+    return c;
+  }
+
+  grpc::Status RunPod(const v1::PodSandboxConfig& c, std::string* id) {
+    v1::RunPodSandboxRequest req;
+    *req.mutable_config() = c;
+    v1::RunPodSandboxResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status s = runtime_->RunPodSandbox(&ctx, req, &resp);
+    if (s.ok()) pods_.push_back(resp.pod_sandbox_id());
+    *id = resp.pod_sandbox_id();
+    return s;
+  }
+
+  static v1::ContainerConfig Container(const std::string& name, std::vector<std::string> cmd,
+                                       const std::string& lifecycle = "") {
+    v1::ContainerConfig c;
+    c.mutable_metadata()->set_name(name);
+    c.mutable_image()->set_image(image_);
+    for (const std::string& a : cmd) c.add_command(a);
+    if (!lifecycle.empty()) (*c.mutable_annotations())["peapod.io/lifecycle"] = lifecycle;
+    return c;
+  }
+
+  static grpc::Status Create(const std::string& pod, const v1::PodSandboxConfig& pc,
+                             const v1::ContainerConfig& c, std::string* id) {
+    v1::CreateContainerRequest req;
+    req.set_pod_sandbox_id(pod);
+    *req.mutable_config() = c;
+    *req.mutable_sandbox_config() = pc;
+    v1::CreateContainerResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status s = runtime_->CreateContainer(&ctx, req, &resp);
+    *id = resp.container_id();
+    return s;
+  }
+
+  static grpc::Status Start(const std::string& id) {
+    v1::StartContainerRequest req;
+    req.set_container_id(id);
+    v1::StartContainerResponse resp;
+    grpc::ClientContext ctx;
+    return runtime_->StartContainer(&ctx, req, &resp);
+  }
+
+  static grpc::Status Stop(const std::string& id, int64_t timeout) {
+    v1::StopContainerRequest req;
+    req.set_container_id(id);
+    req.set_timeout(timeout);
+    v1::StopContainerResponse resp;
+    grpc::ClientContext ctx;
+    return runtime_->StopContainer(&ctx, req, &resp);
+  }
+
+  std::string RunContainer(const std::string& pod, const v1::PodSandboxConfig& pc,
+                           const v1::ContainerConfig& c) {
+    std::string id;
+    grpc::Status s = Create(pod, pc, c, &id);
+    EXPECT_TRUE(s.ok()) << s.error_message() << "\n" << Log();
+    s = Start(id);
+    EXPECT_TRUE(s.ok()) << s.error_message() << "\n" << Log();
+    return id;
+  }
+
+  // ExecSync; returns stdout (stderr appended), exit code in *code.
+  static std::string Exec(const std::string& id, std::vector<std::string> cmd,
+                          int* code = nullptr) {
+    v1::ExecSyncRequest req;
+    req.set_container_id(id);
+    for (const std::string& a : cmd) req.add_cmd(a);
+    req.set_timeout(20);
+    v1::ExecSyncResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status s = runtime_->ExecSync(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    if (code) *code = resp.exit_code();
+    return resp.stdout() + resp.stderr();
+  }
+
+  static v1::ContainerStatus Status(const std::string& id) {
+    v1::ContainerStatusRequest req;
+    req.set_container_id(id);
+    v1::ContainerStatusResponse resp;
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(runtime_->ContainerStatus(&ctx, req, &resp).ok());
+    return resp.status();
+  }
+
+  static std::string PodIp(const std::string& pod) {
+    v1::PodSandboxStatusRequest req;
+    req.set_pod_sandbox_id(pod);
+    v1::PodSandboxStatusResponse resp;
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(runtime_->PodSandboxStatus(&ctx, req, &resp).ok());
+    return resp.status().network().ip();
+  }
+
+  static inline TestRegistry* registry_ = nullptr;
+  static inline std::string image_, dir_;
+  static inline pid_t pid_ = -1;
+  static inline std::unique_ptr<v1::RuntimeService::Stub> runtime_;
+  static inline std::unique_ptr<v1::ImageService::Stub> images_;
+  std::vector<std::string> pods_;
+};
+
+TEST_F(PodNetworkTest, HostsWithTwoAliasesFromTwoContainers) {
+  v1::PodSandboxConfig pc = PodConfig("hosts");
+  (*pc.mutable_annotations())["peapod.io/host-aliases"] =
+      R"([{"ip":"10.1.2.3","hostnames":["foo.remote","bar.remote"]},)"
+      R"({"ip":"10.1.2.4","hostnames":["baz.remote"]}])";
+  std::string pod;
+  grpc::Status s = RunPod(pc, &pod);
+  ASSERT_TRUE(s.ok()) << s.error_message() << "\n" << Log();
+  std::string ip = PodIp(pod);
+  ASSERT_THAT(ip, ::testing::StartsWith(kSubnetPrefix));
+  std::string want =
+      "127.0.0.1\tlocalhost\n"
+      "::1\tlocalhost ip6-localhost ip6-loopback\n"
+      "fe00::0\tip6-localnet\n"
+      "fe00::0\tip6-mcastprefix\n"
+      "fe00::1\tip6-allnodes\n"
+      "fe00::2\tip6-allrouters\n" +
+      ip + "\thosts\n" +
+      "10.1.2.3\tfoo.remote bar.remote\n"
+      "10.1.2.4\tbaz.remote\n";
+  std::string a = RunContainer(pod, pc, Container("a", {"sleep", "3600"}));
+  std::string b = RunContainer(pod, pc, Container("b", {"sleep", "3600"}));
+  EXPECT_EQ(Exec(a, {"cat", "/etc/hosts"}), want);
+  EXPECT_EQ(Exec(b, {"cat", "/etc/hosts"}), want);
+  EXPECT_EQ(Exec(a, {"cat", "/etc/hostname"}), "hosts\n");
+  // The pod's address is on its eth0, and its lo is up.
+  std::string addr = Exec(b, {"busybox", "ip", "-o", "addr"});
+  EXPECT_THAT(addr, HasSubstr(ip + "/24"));
+  EXPECT_THAT(addr, HasSubstr("127.0.0.1/8"));
+}
+
+TEST_F(PodNetworkTest, HostileAliasesRejected) {
+  for (const char* bad : {R"([{"ip":"10.1.2.3","hostnames":["ok","evil\n6.6.6.6 bank.com"]}])",
+                          R"([{"ip":"10.1.2.3 # x","hostnames":["ok"]}])",
+                          R"([{"ip":"10.1.2.3","hostnames":["under_score"]}])", "not json"}) {
+    v1::PodSandboxConfig pc = PodConfig("hostile");
+    (*pc.mutable_annotations())["peapod.io/host-aliases"] = bad;
+    std::string pod;
+    grpc::Status s = RunPod(pc, &pod);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+    EXPECT_THAT(s.error_message(), HasSubstr("peapod.io/host-aliases")) << bad;
+  }
+  v1::ListPodSandboxRequest req;
+  v1::ListPodSandboxResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(runtime_->ListPodSandbox(&ctx, req, &resp).ok());
+  for (const auto& p : resp.items()) EXPECT_NE(p.metadata().name(), "hostile");
+}
+
+TEST_F(PodNetworkTest, ResolvConfFromDnsConfig) {
+  v1::PodSandboxConfig pc = PodConfig("dns");
+  pc.mutable_dns_config()->add_servers("10.96.0.10");
+  pc.mutable_dns_config()->add_servers("10.96.0.11");
+  pc.mutable_dns_config()->add_searches("default.svc.cluster.local");
+  pc.mutable_dns_config()->add_searches("cluster.local");
+  pc.mutable_dns_config()->add_options("ndots:5");
+  std::string pod;
+  grpc::Status s = RunPod(pc, &pod);
+  ASSERT_TRUE(s.ok()) << s.error_message() << "\n" << Log();
+  std::string c = RunContainer(pod, pc, Container("c", {"sleep", "3600"}));
+  EXPECT_EQ(Exec(c, {"cat", "/etc/resolv.conf"}),
+            "search default.svc.cluster.local cluster.local\n"
+            "nameserver 10.96.0.10\n"
+            "nameserver 10.96.0.11\n"
+            "options ndots:5\n");
+}
+
+TEST_F(PodNetworkTest, PostStartWritesFileMainProcessReads) {
+  v1::PodSandboxConfig pc = PodConfig("poststart");
+  std::string pod;
+  ASSERT_TRUE(RunPod(pc, &pod).ok()) << Log();
+  std::string c = RunContainer(
+      pod, pc,
+      Container(
+          "main",
+          {"sh", "-c",
+           "while [ ! -f /tmp/started ]; do sleep 0.05; done; "
+           "cat /tmp/started > /tmp/seen; sleep 3600"},
+          R"({"postStart":{"exec":{"command":["sh","-c","echo from-hook > /tmp/started"]}}})"));
+  // StartContainer returned only after the hook finished.
+  EXPECT_EQ(Exec(c, {"cat", "/tmp/started"}), "from-hook\n");
+  std::string seen;
+  for (int i = 0; i < 100 && seen.empty(); ++i) {
+    seen = Exec(c, {"sh", "-c", "cat /tmp/seen 2>/dev/null"});
+    if (seen.empty()) std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_EQ(seen, "from-hook\n");
+}
+
+TEST_F(PodNetworkTest, FailingPostStartKillsContainer) {
+  v1::PodSandboxConfig pc = PodConfig("poststart-fail");
+  std::string pod;
+  ASSERT_TRUE(RunPod(pc, &pod).ok()) << Log();
+  std::string id;
+  ASSERT_TRUE(Create(pod, pc,
+                     Container("main", {"sleep", "3600"},
+                               R"({"postStart":{"exec":{"command":["sh","-c",)"
+                               R"("echo doomed; exit 7"]}}})"),
+                     &id)
+                  .ok());
+  grpc::Status s = Start(id);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.error_message(), HasSubstr("PostStart hook (exec [sh -c echo doomed; exit 7])"));
+  EXPECT_THAT(s.error_message(), HasSubstr("exit code 7: doomed"));
+  v1::ContainerStatus st = Status(id);
+  EXPECT_EQ(st.state(), v1::CONTAINER_EXITED);
+  EXPECT_EQ(st.reason(), "PostStartHookError");
+  EXPECT_THAT(st.message(), HasSubstr("exit code 7: doomed"));
+  // A bad annotation never gets that far.
+  s = Create(pod, pc, Container("bad", {"sleep", "1"}, R"({"postStart":{}})"), &id);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("exactly one of exec, httpGet"));
+}
+
+TEST_F(PodNetworkTest, PreStopDelaysShutdownWithinAndPastGrace) {
+  v1::PodSandboxConfig pc = PodConfig("prestop");
+  std::string pod;
+  ASSERT_TRUE(RunPod(pc, &pod).ok()) << Log();
+  const std::vector<std::string> main = {"sh", "-c",
+                                         "trap 'exit 0' TERM; while true; do sleep 0.1; done"};
+  // Inside the grace period: the hook's 2 s, then SIGTERM ends it cleanly.
+  std::string a = RunContainer(
+      pod, pc, Container("within", main, R"({"preStop":{"exec":{"command":["sleep","2"]}}})"));
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Stop(a, 10).ok()) << Log();
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, milliseconds(1900));
+  EXPECT_LT(took, seconds(8));
+  EXPECT_EQ(Status(a).exit_code(), 0);
+  // Past it: the hook would take 30 s, the timeout is 2 s; killed.
+  std::string b = RunContainer(
+      pod, pc, Container("past", main, R"({"preStop":{"exec":{"command":["sleep","30"]}}})"));
+  t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Stop(b, 2).ok()) << Log();
+  took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, milliseconds(1500));
+  EXPECT_LT(took, seconds(8));
+  EXPECT_EQ(Status(b).state(), v1::CONTAINER_EXITED);
+}
+
+TEST_F(PodNetworkTest, HttpGetHooksAgainstServerInPod) {
+  v1::PodSandboxConfig pc = PodConfig("httpget");
+  std::string pod;
+  ASSERT_TRUE(RunPod(pc, &pod).ok()) << Log();
+  std::string server =
+      RunContainer(pod, pc, Container("server", {"httpd", "-f", "-p", "8080", "-h", "/srv"}));
+  int code = 1;
+  for (int i = 0; i < 100 && code != 0; ++i) {
+    Exec(server, {"wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/index.html"}, &code);
+    if (code != 0) std::this_thread::sleep_for(milliseconds(50));
+  }
+  ASSERT_EQ(code, 0);
+  // postStart to the pod IP (the default host), preStop to loopback.
+  std::string client = RunContainer(
+      pod, pc,
+      Container("client", {"sleep", "3600"},
+                R"({"postStart":{"httpGet":{"port":8080,"path":"/cgi-bin/hit?from=poststart",)"
+                R"("httpHeaders":[{"name":"X-Peapod","value":"hello"}]}},)"
+                R"("preStop":{"httpGet":{"host":"127.0.0.1","port":8080,)"
+                R"("path":"/cgi-bin/hit?from=prestop"}}})"));
+  EXPECT_EQ(Exec(server, {"cat", "/tmp/hits"}), "GET /cgi-bin/hit?from=poststart hello\n");
+  ASSERT_TRUE(Stop(client, 10).ok());
+  EXPECT_EQ(Exec(server, {"cat", "/tmp/hits"}),
+            "GET /cgi-bin/hit?from=poststart hello\nGET /cgi-bin/hit?from=prestop \n");
+  // A hook against a port nobody serves fails StartContainer.
+  std::string id;
+  ASSERT_TRUE(Create(pod, pc,
+                     Container("client2", {"sleep", "3600"},
+                               R"({"postStart":{"httpGet":{"port":8081,"path":"/x"}}})"),
+                     &id)
+                  .ok());
+  grpc::Status s = Start(id);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.error_message(), HasSubstr("PostStart hook (httpGet HTTP://"));
+  EXPECT_THAT(s.error_message(), HasSubstr(":8081/x) failed"));
+}
+
+TEST_F(PodNetworkTest, StopAndRemoveReleaseTheAddress) {
+  v1::PodSandboxConfig pc = PodConfig("release");
+  std::string pod;
+  ASSERT_TRUE(RunPod(pc, &pod).ok()) << Log();
+  std::string ip = PodIp(pod);
+  ASSERT_FALSE(ip.empty());
+  std::string lease = dir_ + "/ipam/peapod-h4-cri/" + ip;
+  EXPECT_TRUE(fs::exists(lease));
+  std::string netns = dir_ + "/state/netns/" + pod;
+  EXPECT_TRUE(fs::exists(netns));
+  TearDown();  // Stop + Remove
+  EXPECT_FALSE(fs::exists(lease));
+  EXPECT_FALSE(fs::exists(netns));
+}
+
+}  // namespace
+}  // namespace peapod::cri
