@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "oci/spec/json.h"
+#include "shim/stats.h"
 
 namespace peapod::shim {
 namespace {
@@ -161,8 +162,10 @@ absl::StatusOr<std::vector<pid_t>> Launcher::Pids(const std::string& id) {
   return pids;
 }
 
-absl::StatusOr<std::string> Launcher::Stats(const std::string& id) {
-  return RunCapture({"events", "--stats", id});
+absl::StatusOr<std::string> Launcher::Metrics(const std::string& id) {
+  absl::StatusOr<std::string> raw = RunCapture({"events", "--stats", id});
+  if (!raw.ok()) return raw.status();
+  return MetricsFromRuntimeStats(*raw);
 }
 
 }  // namespace peapod::shim

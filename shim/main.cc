@@ -24,9 +24,10 @@
 #include "absl/strings/str_cat.h"
 #include "shim/cli.h"
 #include "shim/events.h"
-#include "shim/launcher.h"
 #include "shim/reaper.h"
 #include "shim/rootfs.h"
+#include "shim/runtime_choice.h"
+#include "shim/runtime_set.h"
 #include "shim/service.h"
 #include "shim/ttrpc/server.h"
 
@@ -44,7 +45,9 @@ std::string RuntimeRoot(const Flags& f) {
   return absl::StrCat(EnvOr("PEAPOD_SHIM_RUNTIME_ROOT", "/run/peapod/runc"), "/", f.ns);
 }
 
-std::string RuntimeBinary() { return EnvOr("PEAPOD_SHIM_RUNTIME", "runc"); }
+// "" (the default): the launcher library in-process; else a runc-compatible
+// binary run once per step.
+std::string RuntimeBinary() { return EnvOr("PEAPOD_SHIM_RUNTIME", ""); }
 
 int Fail(const absl::Status& s) {
   fprintf(stderr, "containerd-shim-peapod-v2: %s\n", s.ToString().c_str());
@@ -110,12 +113,12 @@ void RedirectStdio(const std::string& bundle) {
     _exit(1);
   }
   std::filesystem::create_directories(RuntimeRoot(f));
-  Launcher launcher(reaper->get(), RuntimeBinary(), RuntimeRoot(f));
+  RuntimeSet runtimes(reaper->get(), RuntimeRoot(f), RuntimeBinary());
   Publisher publisher(EnvOr("TTRPC_ADDRESS", ""), f.ns);
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
-  TaskService service(reaper->get(), &launcher, &publisher, [&] {
+  TaskService service(reaper->get(), &runtimes, &publisher, [&] {
     std::lock_guard lock(mu);
     done = true;
     cv.notify_all();
@@ -170,8 +173,9 @@ int CmdDelete(const Flags& f) {
   std::string bundle = f.bundle.empty() ? std::filesystem::current_path().string() : f.bundle;
   absl::StatusOr<std::unique_ptr<Reaper>> reaper = Reaper::Start();
   if (!reaper.ok()) return Fail(reaper.status());
-  Launcher launcher(reaper->get(), RuntimeBinary(), RuntimeRoot(f));
-  if (absl::Status s = launcher.Delete(f.id, true); !s.ok() && !absl::IsNotFound(s)) {
+  RuntimeSet runtimes(reaper->get(), RuntimeRoot(f), RuntimeBinary());
+  Runtime* runtime = runtimes.Get(ReadRuntimeChoice(bundle, ""));
+  if (absl::Status s = runtime->Delete(f.id, true); !s.ok() && !absl::IsNotFound(s)) {
     fprintf(stderr, "delete %s: %s\n", f.id.c_str(), s.ToString().c_str());  // a warning
   }
   if (absl::Status s = UnmountRootfs(bundle + "/rootfs"); !s.ok()) return Fail(s);

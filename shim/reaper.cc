@@ -65,12 +65,19 @@ void Reaper::Loop() {
   pollfd fds[2] = {{sigfd_.get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
   for (;;) {
     // Reap first: a SIGCHLD may have arrived before the signalfd existed.
-    for (;;) {
-      int status = 0;
-      pid_t pid = waitpid(-1, &status, WNOHANG);
-      if (pid <= 0) break;
-      Dispatch(Exit{pid, status, Now()});
+    // Exits are dispatched after reap_mu_ is released: a callback may call
+    // the launcher, which holds it shared.
+    std::vector<Exit> exits;
+    {
+      std::unique_lock hold(reap_mu_);
+      for (;;) {
+        int status = 0;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) break;
+        exits.push_back(Exit{pid, status, Now()});
+      }
     }
+    for (const Exit& e : exits) Dispatch(e);
     int r = poll(fds, 2, -1);
     if (r < 0 && errno != EINTR) return;
     if (fds[1].revents != 0) return;
@@ -116,6 +123,10 @@ void Reaper::Watch(pid_t pid, ExitFn fn) {
     return;
   }
   watches_[pid] = std::move(fn);
+}
+
+std::shared_lock<std::shared_mutex> Reaper::HoldReaping() {
+  return std::shared_lock<std::shared_mutex>(reap_mu_);
 }
 
 void Reaper::Unwatch(pid_t pid) {

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,6 +58,13 @@ class Reaper {
   // Forgets a watch (the process is gone by other means).
   void Unwatch(pid_t pid);
 
+  // While the returned lock is held the reaping thread reaps nothing. The
+  // in-process launcher (oci/runtime) waits for its own short-lived children
+  // (the intermediate, hooks, a failed exec) by pid and must find them;
+  // container inits and execs that exit meanwhile stay zombies and are
+  // reaped, in order, as soon as the last such lock is released.
+  std::shared_lock<std::shared_mutex> HoldReaping();
+
  private:
   explicit Reaper(linux::UniqueFd sigfd);
   void Loop();
@@ -74,6 +82,8 @@ class Reaper {
   // Exits nobody watched yet: a container process can exit before the shim
   // learns its pid from the runtime's pid file. Bounded and short-lived.
   std::deque<Exit> unclaimed_;
+  // Shared by launcher calls in flight, exclusive while the thread reaps.
+  std::shared_mutex reap_mu_;
   std::thread thread_;
 };
 

@@ -1,11 +1,13 @@
 #include "shim/service.h"
 
 #include <signal.h>
+#include <stdio.h>
 
 #include "absl/strings/str_cat.h"
 #include "github.com/containerd/containerd/api/events/task.pb.h"
 #include "oci/spec/json.h"
 #include "shim/rootfs.h"
+#include "shim/runtime_choice.h"
 #include "shim/ttrpc/thread.h"
 
 namespace peapod::shim {
@@ -38,12 +40,17 @@ ttrpc::Handler Bind(TaskService* s, absl::StatusOr<Resp> (TaskService::*m)(const
 
 }  // namespace
 
-TaskService::TaskService(Reaper* reaper, Launcher* launcher, Publisher* publisher,
+TaskService::TaskService(Reaper* reaper, RuntimeSet* runtimes, Publisher* publisher,
                          std::function<void()> on_shutdown)
     : reaper_(reaper),
-      launcher_(launcher),
+      runtimes_(runtimes),
       publisher_(publisher),
-      on_shutdown_(std::move(on_shutdown)) {}
+      on_shutdown_(std::move(on_shutdown)),
+      oom_([this](const std::string& id) {
+        events::TaskOOM ev;
+        ev.set_container_id(id);
+        publisher_->Publish("/tasks/oom", ev);
+      }) {}
 
 void TaskService::Register(ttrpc::Server* server) {
   auto reg = [&](const char* name, ttrpc::Handler h) {
@@ -66,6 +73,7 @@ void TaskService::Register(ttrpc::Server* server) {
   reg("Stats", Bind(this, &TaskService::Stats));
   reg("Connect", Bind(this, &TaskService::Connect));
   reg("Shutdown", Bind(this, &TaskService::Shutdown));
+  server->Register(kLogsService, "Reopen", Bind(this, &TaskService::ReopenLog));
 }
 
 int TaskService::containers() const {
@@ -98,7 +106,10 @@ void TaskService::WatchExit(const std::shared_ptr<Process>& p, pid_t pid,
                             std::shared_ptr<Container> c) {
   auto finish = [this, p](const Exit& e) {
     // Terminal output still in flight reaches the fifo before the exit is told.
-    if (p->stdio() != nullptr && p->paths().terminal) p->stdio()->WaitOutput(1000);
+    // So does output on its way into a CRI log.
+    if (p->stdio() != nullptr && p->stdio()->copies()) p->stdio()->WaitOutput(1000);
+    // An OOM kill is told before the exit it caused.
+    if (p->exec_id().empty()) oom_.Check(p->container_id());
     p->SetExited(e.ExitCode(), e.time);
     events::TaskExit ev;
     ev.set_container_id(p->container_id());
@@ -115,7 +126,7 @@ void TaskService::WatchExit(const std::shared_ptr<Process>& p, pid_t pid,
     }
     // Not on the reaping thread: the runtime's exit must be reaped meanwhile.
     absl::Status s = ttrpc::SpawnDetached([this, c, finish, e] {
-      (void)launcher_->Kill(c->id, SIGKILL, /*all=*/true);
+      (void)c->runtime->Kill(c->id, SIGKILL, /*all=*/true);
       finish(e);
     });
     if (!s.ok()) finish(e);
@@ -147,9 +158,12 @@ absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateT
   if (!req.checkpoint().empty()) {
     return absl::UnimplementedError("restore from checkpoint is not supported by this shim");
   }
+  absl::StatusOr<std::string> binary = RuntimeBinaryOf(req);
+  if (!binary.ok()) return binary.status();
   auto c = std::make_shared<Container>();
   c->id = req.id();
   c->bundle = req.bundle();
+  c->runtime = runtimes_->Get(*binary);
   std::lock_guard op(c->op_mu);
   {
     std::lock_guard lock(mu_);
@@ -178,13 +192,18 @@ absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateT
   absl::StatusOr<std::unique_ptr<Stdio>> io = Stdio::Open(paths);
   if (!io.ok()) return fail(io.status());
   c->init->set_stdio(std::move(*io));
-  absl::StatusOr<pid_t> pid = launcher_->Create(c->id, c->bundle, *c->init->stdio());
+  // `shim delete` after a crash must use the same runtime.
+  if (absl::Status s = WriteRuntimeChoice(c->bundle, *binary); !s.ok()) return fail(s);
+  absl::StatusOr<pid_t> pid = c->runtime->Create(c->id, c->bundle, *c->init->stdio());
   if (!pid.ok()) return fail(pid.status());
   if (absl::Status s = c->init->stdio()->AfterSpawn(); !s.ok()) {
-    (void)launcher_->Delete(c->id, true);
+    (void)c->runtime->Delete(c->id, true);
     return fail(s);
   }
   c->init->SetPid(*pid, ProcState::kCreated);
+  if (absl::Status s = oom_.Add(c->id, *pid); !s.ok()) {  // not fatal: no TaskOOM then
+    fprintf(stderr, "containerd-shim-peapod-v2: %s: %s\n", c->id.c_str(), s.ToString().c_str());
+  }
   c->own_pid_ns = HasOwnPidNamespace(c->bundle);
   WatchExit(c->init, *pid, c);
   // 3. Tell containerd.
@@ -214,7 +233,7 @@ absl::StatusOr<task::StartResponse> TaskService::Start(const task::StartRequest&
     return absl::FailedPreconditionError(
         absl::StrCat("cannot start a ", StateName(st.state), " task"));
   }
-  if (absl::Status s = launcher_->Start(req.id()); !s.ok()) return s;
+  if (absl::Status s = (*c)->runtime->Start(req.id()); !s.ok()) return s;
   init.SetState(ProcState::kRunning);
   events::TaskStart ev;
   ev.set_container_id(req.id());
@@ -243,7 +262,7 @@ absl::StatusOr<task::StartResponse> TaskService::StartExec(Container& c,
   absl::StatusOr<std::unique_ptr<Stdio>> io = Stdio::Open(p->paths());
   if (!io.ok()) return io.status();
   p->set_stdio(std::move(*io));
-  absl::StatusOr<pid_t> pid = launcher_->Exec(c.id, c.bundle, exec_id, spec, *p->stdio());
+  absl::StatusOr<pid_t> pid = c.runtime->Exec(c.id, c.bundle, exec_id, spec, *p->stdio());
   if (!pid.ok()) {
     p->SetExited(255, Now());  // never ran: Wait must not hang
     return pid.status();
@@ -278,8 +297,9 @@ absl::StatusOr<task::DeleteResponse> TaskService::Delete(const task::DeleteReque
     (*c)->execs.erase(req.exec_id());
     (*c)->exec_specs.erase(req.exec_id());
   } else {
+    oom_.Remove(req.id());
     // A created init has not run: the runtime kills it on a forced delete.
-    absl::Status s = launcher_->Delete(req.id(), st.state == ProcState::kCreated);
+    absl::Status s = (*c)->runtime->Delete(req.id(), st.state == ProcState::kCreated);
     if (!s.ok() && !absl::IsNotFound(s)) return s;
     if (st.state == ProcState::kCreated) {
       reaper_->Unwatch(st.pid);

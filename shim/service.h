@@ -12,18 +12,23 @@
 #include "absl/status/statusor.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "shim/events.h"
-#include "shim/launcher.h"
+#include "shim/oom.h"
 #include "shim/process.h"
 #include "shim/reaper.h"
+#include "shim/runtime_set.h"
 #include "shim/ttrpc/server.h"
 
 namespace peapod::shim {
 
 inline constexpr char kTaskService[] = "containerd.task.v2.Task";
+// peapod's own service: Reopen(containerd.task.v2.CloseIORequest{id, exec_id})
+// -> google.protobuf.Empty closes and reopens a process's CRI log file.
+inline constexpr char kLogsService[] = "peapod.shim.v1.Logs";
 
 // One container: its init, its execs, and the rootfs the shim mounted.
 struct Container {
   std::string id, bundle;
+  Runtime* runtime = nullptr;  // the launcher library or a runc-compatible binary
   bool rootfs_mounted = false;
   // Without its own PID namespace the init's exit does not end the other
   // processes: the shim kills them (runc kill --all) before reporting it.
@@ -37,7 +42,7 @@ struct Container {
 class TaskService {
  public:
   // on_shutdown runs (once) when Shutdown finds no container left.
-  TaskService(Reaper* reaper, Launcher* launcher, Publisher* publisher,
+  TaskService(Reaper* reaper, RuntimeSet* runtimes, Publisher* publisher,
               std::function<void()> on_shutdown);
 
   // Registers every Task method on the server.
@@ -74,6 +79,11 @@ class TaskService {
   absl::StatusOr<google::protobuf::Empty> Checkpoint(
       const containerd::task::v2::CheckpointTaskRequest& req);
 
+  // peapod.shim.v1.Logs/Reopen: after a log rotation (rename), new records
+  // go to a new file at the log's path.
+  absl::StatusOr<google::protobuf::Empty> ReopenLog(
+      const containerd::task::v2::CloseIORequest& req);
+
   // Number of containers the shim holds.
   int containers() const;
 
@@ -89,11 +99,12 @@ class TaskService {
                  std::shared_ptr<Container> c = nullptr);
 
   Reaper* reaper_;
-  Launcher* launcher_;
+  RuntimeSet* runtimes_;
   Publisher* publisher_;
   std::function<void()> on_shutdown_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Container>> containers_;
+  OomWatcher oom_;  // last: its thread calls Publish until it is destroyed
 };
 
 // Fills a protobuf Timestamp.

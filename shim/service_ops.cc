@@ -3,8 +3,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "github.com/containerd/containerd/api/events/task.pb.h"
+#include "github.com/containerd/containerd/runtime/v2/runc/options/oci.pb.h"
 #include "shim/service.h"
 #include "shim/stats.h"
 
@@ -54,6 +57,8 @@ absl::StatusOr<task::StateResponse> TaskService::State(const task::StateRequest&
 }
 
 absl::StatusOr<Empty> TaskService::Kill(const task::KillRequest& req) {
+  absl::StatusOr<std::shared_ptr<Container>> c = Find(req.id());
+  if (!c.ok()) return c.status();
   absl::StatusOr<std::shared_ptr<Process>> p = FindProcess(req.id(), req.exec_id());
   if (!p.ok()) return p.status();
   ProcessStatus st = (*p)->status();
@@ -67,7 +72,7 @@ absl::StatusOr<Empty> TaskService::Kill(const task::KillRequest& req) {
     }
     return Empty();
   }
-  absl::Status s = launcher_->Kill(req.id(), static_cast<int>(req.signal()), req.all());
+  absl::Status s = (*c)->runtime->Kill(req.id(), static_cast<int>(req.signal()), req.all());
   if (!s.ok() && (*p)->status().state == ProcState::kStopped) {
     return absl::NotFoundError("process already finished");
   }
@@ -78,10 +83,27 @@ absl::StatusOr<Empty> TaskService::Kill(const task::KillRequest& req) {
 absl::StatusOr<task::PidsResponse> TaskService::Pids(const task::PidsRequest& req) {
   absl::StatusOr<std::shared_ptr<Container>> c = Find(req.id());
   if (!c.ok()) return c.status();
-  absl::StatusOr<std::vector<pid_t>> pids = launcher_->Pids(req.id());
+  absl::StatusOr<std::vector<pid_t>> pids = (*c)->runtime->Pids(req.id());
   if (!pids.ok()) return pids.status();
+  // Exec processes carry their exec id, as containerd's runc shim reports them.
+  std::map<pid_t, std::string> execs;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [exec_id, p] : (*c)->execs) {
+      if (pid_t pid = p->status().pid; pid > 0) execs[pid] = exec_id;
+    }
+  }
   task::PidsResponse resp;
-  for (pid_t pid : *pids) resp.add_processes()->set_pid(pid);
+  for (pid_t pid : *pids) {
+    containerd::v1::types::ProcessInfo* info = resp.add_processes();
+    info->set_pid(pid);
+    if (auto it = execs.find(pid); it != execs.end()) {
+      containerd::runc::v1::ProcessDetails details;
+      details.set_exec_id(it->second);
+      info->mutable_info()->set_type_url("containerd.runc.v1.ProcessDetails");
+      info->mutable_info()->set_value(details.SerializeAsString());
+    }
+  }
   return resp;
 }
 
@@ -89,7 +111,7 @@ absl::StatusOr<Empty> TaskService::Pause(const task::PauseRequest& req) {
   absl::StatusOr<std::shared_ptr<Container>> c = Find(req.id());
   if (!c.ok()) return c.status();
   std::lock_guard op((*c)->op_mu);
-  if (absl::Status s = launcher_->Pause(req.id()); !s.ok()) return s;
+  if (absl::Status s = (*c)->runtime->Pause(req.id()); !s.ok()) return s;
   (*c)->init->SetState(ProcState::kPaused);
   events::TaskPaused ev;
   ev.set_container_id(req.id());
@@ -101,7 +123,7 @@ absl::StatusOr<Empty> TaskService::Resume(const task::ResumeRequest& req) {
   absl::StatusOr<std::shared_ptr<Container>> c = Find(req.id());
   if (!c.ok()) return c.status();
   std::lock_guard op((*c)->op_mu);
-  if (absl::Status s = launcher_->Resume(req.id()); !s.ok()) return s;
+  if (absl::Status s = (*c)->runtime->Resume(req.id()); !s.ok()) return s;
   (*c)->init->SetState(ProcState::kRunning);
   events::TaskResumed ev;
   ev.set_container_id(req.id());
@@ -124,11 +146,24 @@ absl::StatusOr<Empty> TaskService::CloseIO(const task::CloseIORequest& req) {
   return Empty();
 }
 
+absl::StatusOr<Empty> TaskService::ReopenLog(const task::CloseIORequest& req) {
+  absl::StatusOr<std::shared_ptr<Process>> p = FindProcess(req.id(), req.exec_id());
+  if (!p.ok()) return p.status();
+  CriLog* log = (*p)->stdio() != nullptr ? (*p)->stdio()->log() : nullptr;
+  if (log == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("process ", req.exec_id().empty() ? req.id() : req.exec_id(),
+                     " has no crilog:// log to reopen"));
+  }
+  if (absl::Status s = log->Reopen(); !s.ok()) return s;
+  return Empty();
+}
+
 absl::StatusOr<Empty> TaskService::Update(const task::UpdateTaskRequest& req) {
   absl::StatusOr<std::shared_ptr<Container>> c = Find(req.id());
   if (!c.ok()) return c.status();
   std::lock_guard op((*c)->op_mu);
-  absl::Status s = launcher_->Update(req.id(), (*c)->bundle, req.resources().value());
+  absl::Status s = (*c)->runtime->Update(req.id(), (*c)->bundle, req.resources().value());
   if (!s.ok()) return s;
   return Empty();
 }
@@ -146,9 +181,7 @@ absl::StatusOr<task::WaitResponse> TaskService::Wait(const task::WaitRequest& re
 absl::StatusOr<task::StatsResponse> TaskService::Stats(const task::StatsRequest& req) {
   absl::StatusOr<std::shared_ptr<Container>> c = Find(req.id());
   if (!c.ok()) return c.status();
-  absl::StatusOr<std::string> raw = launcher_->Stats(req.id());
-  if (!raw.ok()) return raw.status();
-  absl::StatusOr<std::string> metrics = MetricsFromRuntimeStats(*raw);
+  absl::StatusOr<std::string> metrics = (*c)->runtime->Metrics(req.id());
   if (!metrics.ok()) return metrics.status();
   task::StatsResponse resp;
   resp.mutable_stats()->set_type_url(kMetricsTypeUrl);

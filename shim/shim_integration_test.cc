@@ -1,7 +1,9 @@
 // containerd-shim-peapod-v2 driven by Debian's containerd and ctr: a private
 // containerd (own root, state, sockets; CRI plugin off) finds the shim on
 // its PATH as runtime io.containerd.peapod.v2 and runs a busybox image the
-// test builds from the host's static busybox.
+// test builds from the host's static busybox. Every case runs twice: with
+// the launcher library in-process (InProcess/, the default) and with runc
+// exec'd per step (Exec/, PEAPOD_SHIM_RUNTIME=runc).
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,9 +46,13 @@ Result Sh(const std::string& cmd) {
   return r;
 }
 
-class ShimIntegrationTest : public ::testing::Test {
+class ShimIntegrationTest : public ::testing::TestWithParam<const char*> {
  protected:
   static void SetUpTestSuite() {
+    // The instantiation's name is the mode: static setup has no GetParam().
+    std::string suite = ::testing::UnitTest::GetInstance()->current_test_suite()->name();
+    runtime_ = suite.rfind("Exec/", 0) == 0 ? "runc" : "";
+    ready_ = false;
     if (geteuid() != 0 || Sh("command -v containerd ctr runc").code != 0) return;
     const char* build = getenv("PEAPOD_BUILD_DIR");
     const char* src = getenv("PEAPOD_SOURCE_DIR");
@@ -75,6 +81,7 @@ class ShimIntegrationTest : public ::testing::Test {
     Sh("umount -R " + dir_ + "/root/io.containerd.snapshotter.v1.overlayfs 2>/dev/null; true");
     Sh("grep -o ' " + dir_ + "[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l");
     fs::remove_all(dir_);
+    dir_.clear();
   }
 
   void SetUp() override {
@@ -88,6 +95,11 @@ class ShimIntegrationTest : public ::testing::Test {
       setenv("PATH", path.c_str(), 1);
       setenv("PEAPOD_SHIM_SOCKET_DIR", (dir_ + "/s").c_str(), 1);
       setenv("PEAPOD_SHIM_RUNTIME_ROOT", (dir_ + "/runc").c_str(), 1);
+      if (runtime_.empty()) {
+        unsetenv("PEAPOD_SHIM_RUNTIME");
+      } else {
+        setenv("PEAPOD_SHIM_RUNTIME", runtime_.c_str(), 1);
+      }
       freopen((dir_ + "/containerd.log").c_str(), "a", stderr);
       freopen("/dev/null", "w", stdout);
       execlp("containerd", "containerd", "--config", (dir_ + "/config.toml").c_str(), nullptr);
@@ -169,11 +181,12 @@ class ShimIntegrationTest : public ::testing::Test {
   }
 
   static inline std::string dir_;
+  static inline std::string runtime_;  // "" = in-process launcher
   static inline pid_t pid_ = -1;
   static inline bool ready_ = false;
 };
 
-TEST_F(ShimIntegrationTest, RunPrintsOutputAndExitCode) {
+TEST_P(ShimIntegrationTest, RunPrintsOutputAndExitCode) {
   Result r = Ctr(std::string("run --rm ") + kRuntime + " " + kImage +
                  " run1 sh -c 'echo hello-out; echo hello-err >&2; exit 7'");
   EXPECT_EQ(r.code, 7) << r.out;
@@ -182,7 +195,7 @@ TEST_F(ShimIntegrationTest, RunPrintsOutputAndExitCode) {
   ExpectNothingLeft();
 }
 
-TEST_F(ShimIntegrationTest, DetachedRunExecKillDelete) {
+TEST_P(ShimIntegrationTest, DetachedRunExecKillDelete) {
   Result r = Ctr(std::string("run -d ") + kRuntime + " " + kImage + " det1 sleep 1000");
   ASSERT_EQ(r.code, 0) << r.out;
   ASSERT_TRUE(AwaitStatus("det1", "RUNNING"));
@@ -204,7 +217,7 @@ TEST_F(ShimIntegrationTest, DetachedRunExecKillDelete) {
   ExpectNothingLeft();
 }
 
-TEST_F(ShimIntegrationTest, Terminal) {
+TEST_P(ShimIntegrationTest, Terminal) {
   // ctr -t needs a terminal of its own: script(1) gives it one.
   Result r =
       Sh("script -qec \"ctr --address " + dir_ + "/c.sock -n " + kNs + " run --rm -t " + kRuntime +
@@ -215,7 +228,7 @@ TEST_F(ShimIntegrationTest, Terminal) {
   ExpectNothingLeft();
 }
 
-TEST_F(ShimIntegrationTest, ContainerdRestartKeepsContainers) {
+TEST_P(ShimIntegrationTest, ContainerdRestartKeepsContainers) {
   Result r = Ctr(std::string("run -d ") + kRuntime + " " + kImage + " rs1 sleep 1000");
   ASSERT_EQ(r.code, 0) << r.out;
   ASSERT_TRUE(AwaitStatus("rs1", "RUNNING"));
@@ -231,7 +244,7 @@ TEST_F(ShimIntegrationTest, ContainerdRestartKeepsContainers) {
   ExpectNothingLeft();
 }
 
-TEST_F(ShimIntegrationTest, SandboxGroupSharesOneShim) {
+TEST_P(ShimIntegrationTest, SandboxGroupSharesOneShim) {
   const std::string label = " --label io.kubernetes.cri.sandbox-id=pod-a ";
   ASSERT_EQ(Ctr(std::string("run -d ") + kRuntime + label + kImage + " grp1 sleep 1000").code, 0);
   ASSERT_EQ(Ctr(std::string("run -d ") + kRuntime + label + kImage + " grp2 sleep 1000").code, 0);
@@ -245,7 +258,7 @@ TEST_F(ShimIntegrationTest, SandboxGroupSharesOneShim) {
   ExpectNothingLeft();
 }
 
-TEST_F(ShimIntegrationTest, SharedPidNamespaceInitExitKillsTheRest) {
+TEST_P(ShimIntegrationTest, SharedPidNamespaceInitExitKillsTheRest) {
   // A second container joins the first one's PID namespace (a pod sharing
   // one): its init's exit ends nothing by itself, so the shim must kill the
   // container's other processes.
@@ -272,7 +285,7 @@ TEST_F(ShimIntegrationTest, SharedPidNamespaceInitExitKillsTheRest) {
   ExpectNothingLeft();
 }
 
-TEST_F(ShimIntegrationTest, SigtermIgnoredThenSigkill) {
+TEST_P(ShimIntegrationTest, SigtermIgnoredThenSigkill) {
   Result r = Ctr(std::string("run -d ") + kRuntime + " " + kImage +
                  " term1 sh -c 'trap \"\" TERM; while true; do sleep 1; done'");
   ASSERT_EQ(r.code, 0) << r.out;
@@ -288,6 +301,40 @@ TEST_F(ShimIntegrationTest, SigtermIgnoredThenSigkill) {
   EXPECT_EQ(Ctr("container rm term1").code, 0);
   ExpectNothingLeft();
 }
+
+TEST_P(ShimIntegrationTest, OomKillIsPublishedAsTaskOOM) {
+  // ctr events prints every event containerd receives, the shim's included.
+  std::string events = dir_ + "/events-" + GetParam() + ".txt";
+  pid_t watcher = fork();
+  if (watcher == 0) {
+    freopen(events.c_str(), "w", stdout);
+    execlp("ctr", "ctr", "--address", (dir_ + "/c.sock").c_str(), "-n", kNs, "events", nullptr);
+    _exit(127);
+  }
+  std::this_thread::sleep_for(300ms);
+  // tail keeps the whole (endless) line of /dev/zero in memory; the OOM
+  // killer ends it, not the container's init.
+  Result r = Ctr(std::string("run --rm --memory-limit 33554432 ") + kRuntime + " " + kImage +
+                 " oom1 sh -c 'tail /dev/zero; echo survived'");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("survived"), std::string::npos) << r.out;
+  std::string text;
+  for (int i = 0; i < 30 && text.find("/tasks/oom") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(100ms);
+    std::ifstream f(events);
+    text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  kill(watcher, SIGTERM);
+  waitpid(watcher, nullptr, 0);
+  size_t oom = text.find("/tasks/oom"), exit = text.find("/tasks/exit");
+  EXPECT_NE(oom, std::string::npos) << text;
+  EXPECT_NE(text.find("oom1", oom == std::string::npos ? 0 : oom), std::string::npos) << text;
+  EXPECT_LT(oom, exit) << "TaskOOM must come before the exit it caused:\n" << text;
+  ExpectNothingLeft();
+}
+
+INSTANTIATE_TEST_SUITE_P(InProcess, ShimIntegrationTest, ::testing::Values("library"));
+INSTANTIATE_TEST_SUITE_P(Exec, ShimIntegrationTest, ::testing::Values("runc"));
 
 }  // namespace
 }  // namespace peapod::shim

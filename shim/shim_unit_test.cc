@@ -14,6 +14,7 @@
 #include "github.com/containerd/cgroups/stats/v1/metrics.pb.h"
 #include "gtest/gtest.h"
 #include "shim/cli.h"
+#include "shim/oom.h"
 #include "shim/process.h"
 #include "shim/reaper.h"
 #include "shim/rootfs.h"
@@ -48,6 +49,27 @@ TEST(FlagsTest, AcceptsDoubleDashAndEqualsAndRejectsUnknown) {
   EXPECT_FALSE(ParseFlags({"-nope", "1"}).ok());
   EXPECT_FALSE(ParseFlags({"-id"}).ok());
   EXPECT_FALSE(ParseFlags({"start", "delete"}).ok());
+}
+
+TEST(FlagsTest, EmptyPublishBinaryAsPeapoddPassesIt) {
+  absl::StatusOr<Flags> f =
+      ParseFlags({"-namespace", "k8s.io", "-address", "/run/peapod/peapod.sock", "-publish-binary",
+                  "", "-id", "p", "-debug", "start"});
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->publish_binary, "");
+  EXPECT_TRUE(f->debug);
+  EXPECT_EQ(f->action, "start");
+  f = ParseFlags({"-publish-binary=", "-debug=false", "-id", "p", "delete"});
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_FALSE(f->debug);
+  EXPECT_EQ(f->action, "delete");
+}
+
+TEST(OomTest, ParsesTheOomKillCounterOfV1AndV2Files) {
+  EXPECT_EQ(OomWatcher::ParseOomKill("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n"), 3u);
+  EXPECT_EQ(OomWatcher::ParseOomKill("low 0\nhigh 0\nmax 5\noom 2\noom_kill 2\n"), 2u);
+  EXPECT_EQ(OomWatcher::ParseOomKill("oom_kill_disable 0\nunder_oom 0\n"), 0u);
+  EXPECT_EQ(OomWatcher::ParseOomKill(""), 0u);
 }
 
 TEST(GroupTest, SocketPathIsStablePerGroupAndShort) {

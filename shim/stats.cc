@@ -69,7 +69,56 @@ void FillCpu(const json::Value* cpu, cg::CPUStat* out) {
   out->mutable_throttling()->set_throttled_time(U(thr, "throttledTime"));
 }
 
+uint64_t Raw(const std::map<std::string, uint64_t>& raw, const char* key) {
+  auto it = raw.find(key);
+  return it == raw.end() ? 0 : it->second;
+}
+
 }  // namespace
+
+std::string MetricsFromStats(const runtime::Stats& st) {
+  cg::Metrics m;
+  m.mutable_pids()->set_current(st.pids.current);
+  m.mutable_pids()->set_limit(st.pids.limit);
+  cg::CPUStat* cpu = m.mutable_cpu();
+  cpu->mutable_usage()->set_total(st.cpu.total_ns);
+  cpu->mutable_usage()->set_kernel(st.cpu.kernel_ns);
+  cpu->mutable_usage()->set_user(st.cpu.user_ns);
+  for (uint64_t v : st.cpu.percpu_ns) cpu->mutable_usage()->add_per_cpu(v);
+  cpu->mutable_throttling()->set_periods(st.cpu.periods);
+  cpu->mutable_throttling()->set_throttled_periods(st.cpu.throttled_periods);
+  cpu->mutable_throttling()->set_throttled_time(st.cpu.throttled_time_ns);
+  cg::MemoryStat* mem = m.mutable_memory();
+  mem->mutable_usage()->set_usage(st.memory.usage);
+  mem->mutable_usage()->set_max(st.memory.max_usage);
+  mem->mutable_usage()->set_failcnt(st.memory.failcnt);
+  mem->mutable_usage()->set_limit(st.memory.limit);
+  mem->mutable_swap()->set_usage(st.memory.swap_usage);
+  mem->mutable_swap()->set_limit(st.memory.swap_limit);
+  const auto& raw = st.memory.raw;
+  mem->set_cache(Raw(raw, "cache"));
+  mem->set_rss(Raw(raw, "rss"));
+  mem->set_rss_huge(Raw(raw, "rss_huge"));
+  mem->set_mapped_file(Raw(raw, "mapped_file"));
+  mem->set_dirty(Raw(raw, "dirty"));
+  mem->set_writeback(Raw(raw, "writeback"));
+  mem->set_pg_fault(Raw(raw, "pgfault"));
+  mem->set_pg_maj_fault(Raw(raw, "pgmajfault"));
+  mem->set_inactive_anon(Raw(raw, "inactive_anon"));
+  mem->set_active_anon(Raw(raw, "active_anon"));
+  mem->set_inactive_file(Raw(raw, "inactive_file"));
+  mem->set_active_file(Raw(raw, "active_file"));
+  mem->set_unevictable(Raw(raw, "unevictable"));
+  mem->set_hierarchical_memory_limit(Raw(raw, "hierarchical_memory_limit"));
+  mem->set_total_cache(Raw(raw, "total_cache"));
+  mem->set_total_rss(Raw(raw, "total_rss"));
+  for (const auto& [size, usage] : st.hugetlb_usage) {
+    cg::HugetlbStat* h = m.add_hugetlb();
+    h->set_pagesize(size);
+    h->set_usage(usage);
+  }
+  return m.SerializeAsString();
+}
 
 absl::StatusOr<std::string> MetricsFromRuntimeStats(std::string_view json_text) {
   absl::StatusOr<json::Value> doc = json::Parse(json_text);

@@ -99,16 +99,22 @@ absl::StatusOr<std::unique_ptr<Stdio>> Stdio::Open(const StdioPaths& paths) {
     int fl = fcntl(s->stdin_.get(), F_GETFL);
     fcntl(s->stdin_.get(), F_SETFL, fl & ~O_NONBLOCK);
   }
-  if (absl::Status st = OpenOutput(paths.stdout_path, &s->stdout_w_, &s->stdout_hold_); !st.ok()) {
+  if (paths.stdout_path.rfind(kCriLogScheme, 0) == 0) {
+    if (absl::Status st = s->OpenCriLog(); !st.ok()) return st;
+  } else if (paths.stderr_path.rfind(kCriLogScheme, 0) == 0) {
+    return absl::InvalidArgumentError("stderr is a crilog:// URI but stdout is not");
+  } else if (absl::Status st = OpenOutput(paths.stdout_path, &s->stdout_w_, &s->stdout_hold_);
+             !st.ok()) {
     return st;
   }
-  if (!paths.terminal) {
+  if (!paths.terminal && s->log_ == nullptr) {
     if (absl::Status st = OpenOutput(paths.stderr_path, &s->stderr_w_, &s->stderr_hold_);
         !st.ok()) {
       return st;
     }
     return s;
   }
+  if (!paths.terminal) return s;
   char tmpl[] = "/tmp/peapod-pty-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) return Errno("mkdtemp");
   s->console_dir_ = tmpl;
@@ -137,13 +143,33 @@ Stdio::~Stdio() {
   }
 }
 
+absl::Status Stdio::OpenCriLog() {
+  if (!paths_.stderr_path.empty() && paths_.stderr_path != paths_.stdout_path) {
+    return absl::InvalidArgumentError(absl::StrCat("stdout is ", paths_.stdout_path,
+                                                   ": stderr must be the same URI or empty, not ",
+                                                   paths_.stderr_path));
+  }
+  absl::StatusOr<std::unique_ptr<CriLog>> log = CriLog::Open(paths_.stdout_path);
+  if (!log.ok()) return log.status();
+  log_ = std::move(*log);
+  if (paths_.terminal) return absl::OkStatus();  // the pty carries both streams
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return Errno("pipe");
+  out_r_.Reset(out[0]);
+  stdout_w_.Reset(out[1]);
+  if (pipe2(err, O_CLOEXEC) != 0) return Errno("pipe");
+  err_r_.Reset(err[0]);
+  stderr_w_.Reset(err[1]);
+  return absl::OkStatus();
+}
+
 absl::Status Stdio::AfterSpawn() {
   if (!paths_.terminal) {
     // The process has its own copies; ours would keep readers from seeing EOF.
     stdout_w_.Reset();
     stderr_w_.Reset();
     stdin_.Reset();
-    return absl::OkStatus();
+    return log_ != nullptr ? StartCopy() : absl::OkStatus();
   }
   pollfd p{console_listener_.get(), POLLIN, 0};
   if (poll(&p, 1, 10000) != 1) return absl::DeadlineExceededError("no console from the runtime");
@@ -156,6 +182,10 @@ absl::Status Stdio::AfterSpawn() {
   unlink(console_path_.c_str());
   rmdir(console_dir_.c_str());
   console_dir_.clear();
+  return StartCopy();
+}
+
+absl::Status Stdio::StartCopy() {
   copy_stop_.Reset(eventfd(0, EFD_CLOEXEC));
   {
     std::lock_guard lock(mu_);
@@ -169,29 +199,51 @@ absl::Status Stdio::AfterSpawn() {
   return st;
 }
 
+void Stdio::Emit(LogStream s, const char* buf, size_t n) {
+  if (log_ != nullptr) {
+    log_->Write(s, std::string_view(buf, n));
+  } else if (stdout_w_ && !WriteAll(stdout_w_.get(), buf, n)) {
+    stdout_w_.Reset();
+  }
+}
+
+// Copies the output sources (the pty master, or the stdout and stderr pipes
+// of a CRI log) to their destination, and stdin into the pty, until every
+// output source has ended or the Stdio goes away.
 void Stdio::CopyLoop() {
   char buf[8192];
-  bool in_open = stdin_.valid();
-  for (;;) {
-    pollfd fds[3] = {{master_.get(), POLLIN, 0},
+  bool in_open = paths_.terminal && stdin_.valid();
+  int src[2] = {paths_.terminal ? master_.get() : out_r_.get(), err_r_.get()};
+  while (src[0] >= 0 || src[1] >= 0) {
+    pollfd fds[4] = {{src[0], POLLIN, 0},
+                     {src[1], POLLIN, 0},
                      {copy_stop_.get(), POLLIN, 0},
                      {in_open ? stdin_.get() : -1, POLLIN, 0}};
-    if (poll(fds, 3, -1) < 0) {
+    if (poll(fds, 4, -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    if (fds[1].revents) break;
-    if (fds[0].revents) {
-      ssize_t n = read(master_.get(), buf, sizeof(buf));
+    if (fds[2].revents) break;
+    for (int i = 0; i < 2; ++i) {
+      if (src[i] < 0 || fds[i].revents == 0) continue;
+      ssize_t n = read(src[i], buf, sizeof(buf));
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;  // EIO: every slave end is closed, the process is gone
-      if (stdout_w_ && !WriteAll(stdout_w_.get(), buf, n)) stdout_w_.Reset();
+      if (n <= 0) {  // EOF, or EIO: every pty slave is closed, the process is gone
+        src[i] = -1;
+        if (log_ != nullptr) log_->Flush(static_cast<LogStream>(i));
+        continue;
+      }
+      Emit(static_cast<LogStream>(i), buf, n);
     }
-    if (in_open && fds[2].revents) {
+    if (in_open && fds[3].revents) {
       ssize_t n = read(stdin_.get(), buf, sizeof(buf));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0 || !WriteAll(master_.get(), buf, n)) in_open = false;
     }
+  }
+  if (log_ != nullptr) {
+    log_->Flush(LogStream::kStdout);
+    log_->Flush(LogStream::kStderr);
   }
   stdout_w_.Reset();  // the reader sees EOF
   std::lock_guard lock(mu_);

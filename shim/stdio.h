@@ -9,6 +9,10 @@
 //
 // With a terminal the runtime sends the pty master over a console socket and
 // one small thread copies master -> stdout fifo and stdin fifo -> master.
+//
+// A stdout of `crilog:///abs/path` (crilog.h) is a CRI log file instead: the
+// process writes into pipes (or the pty) and the copy thread formats both
+// streams into the one file; with a terminal everything is stdout.
 #pragma once
 
 #include <condition_variable>
@@ -18,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "oci/linux/unique_fd.h"
+#include "shim/crilog.h"
 
 namespace peapod::shim {
 
@@ -50,12 +55,20 @@ class Stdio {
   void CloseStdin();
   // Sets the terminal size; no-op without a terminal.
   absl::Status Resize(uint32_t width, uint32_t height);
-  // Waits (up to timeout_ms) until all terminal output reached stdout.
+  // Waits (up to timeout_ms) until all copied output reached its file.
   void WaitOutput(int timeout_ms);
+  // True when output is copied by the shim (a terminal or a CRI log).
+  bool copies() const { return paths_.terminal || log_ != nullptr; }
+  // The CRI log, or null.
+  CriLog* log() const { return log_.get(); }
 
  private:
   Stdio() = default;
+  absl::Status OpenCriLog();
+  absl::Status StartCopy();
   void CopyLoop();
+  // Hands output of a stream to its destination.
+  void Emit(LogStream s, const char* buf, size_t n);
 
   StdioPaths paths_;
   linux::UniqueFd stdin_;                      // read end handed to the process or copied
@@ -64,7 +77,9 @@ class Stdio {
   linux::UniqueFd console_listener_;
   std::string console_dir_, console_path_;
   linux::UniqueFd master_;
-  linux::UniqueFd copy_stop_;  // eventfd ending the copier
+  std::unique_ptr<CriLog> log_;
+  linux::UniqueFd out_r_, err_r_;  // pipe read ends the copier drains into log_
+  linux::UniqueFd copy_stop_;      // eventfd ending the copier
   std::mutex mu_;
   std::condition_variable cv_;
   bool copying_ = false;
