@@ -36,7 +36,9 @@ const char* EventType(const std::string& topic) {
 
 Publisher::Publisher(std::string ttrpc_address, std::string ns)
     : address_(std::move(ttrpc_address)), ns_(std::move(ns)) {
-  thread_ = std::thread([this] { Loop(); });
+  // Without containerd's address (peapodd runs the shim with
+  // -publish-binary "" and no TTRPC_ADDRESS) events are dropped: no thread.
+  if (!address_.empty()) thread_ = std::thread([this] { Loop(); });
 }
 
 Publisher::~Publisher() {
@@ -45,7 +47,7 @@ Publisher::~Publisher() {
     stopping_ = true;
     cv_.notify_all();
   }
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void Publisher::Publish(const std::string& topic, const google::protobuf::MessageLite& event) {

@@ -5,7 +5,7 @@
 # Usage: hack/bench/shim.sh [BUILD_DIR] [N]   (root; needs containerd, ctr, runc)
 set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$src/build}
+build=$(cd "${1:-$src/build}" && pwd)
 n=${2:-20}
 shim=$build/shim/containerd-shim-peapod-v2
 [ -x "$shim" ] || { echo "build $shim first" >&2; exit 1; }
@@ -59,6 +59,9 @@ echo "ctr run --rm true, mean of $n: peapod $((tp / n)) ms, runc-v2 $((tr / n)) 
   "ratio peapod/runc $(awk "BEGIN{printf \"%.2f\", $tp/$tr}")"
 
 # Memory of one shim serving 1, then 5 containers (one sandbox group).
+# sync first: a freshly built binary's pages are dirty in the page cache and
+# would count as private dirty until written back.
+sync
 # Private dirty is what each more pod really costs: clean file pages (the
 # binary, libprotobuf, libstdc++) are shared by every shim on the host.
 mem() {  # pid -> "RSS x KiB, PSS y KiB, private dirty z KiB"
