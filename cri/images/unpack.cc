@@ -21,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "cri/images/digest.h"
 #include "cri/images/fs_util.h"
+#include "cri/util/failpoint.h"
 
 namespace peapod::images {
 namespace {
@@ -289,6 +290,12 @@ absl::Status Unpacker::Whiteout(int pfd, const std::string& name) {
     return absl::OkStatus();
   }
   std::string hidden = name.substr(kWhiteoutPrefix.size());
+  // ".wh.." and ".wh..." would "hide" the directory itself or its parent:
+  // removing that would empty the layer or whatever holds it.
+  if (hidden == "." || hidden == "..") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("layer whiteout \"", name, "\" would remove \"", hidden, "\""));
+  }
   if (hidden.empty() || hidden.starts_with(kWhiteoutPrefix)) {
     return absl::OkStatus();  // other ".wh..wh." markers (hardlink dirs) carry nothing
   }
@@ -368,6 +375,7 @@ absl::StatusOr<UnpackResult> UnpackLayer(int in_fd, int dir_fd) {
   int r;
   while ((r = archive_read_next_header(tar.get(), &entry)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
     if (absl::Status s = unpacker.Entry(tar.get(), entry); !s.ok()) return s;
+    if (unpacker.entries() == 2) cri::Failpoint("unpack:mid-layer");
   }
   if (r != ARCHIVE_EOF) {
     const char* err = archive_error_string(tar.get());

@@ -6,6 +6,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -215,6 +216,109 @@ TEST_F(UnpackTest, PlantedSymlinksCannotReachOutside) {
     if (HasFailure()) FAIL() << "case " << i;
   }
   EXPECT_EQ(ReadAll(layer_ + "/../outside/secret"), "do not touch");
+}
+
+// A whiteout names a sibling to hide: ".wh.." and ".wh..." would name the
+// directory itself or its parent, so removing "them" would wipe the layer
+// or the directory the layer lives in.
+TEST_F(UnpackTest, WhiteoutsOfDotAndDotDotAreRejected) {
+  for (std::string path : {".wh...", ".wh..", "d/.wh...", "d/.wh.."}) {
+    fs::remove_all(layer_);
+    fs::create_directories(layer_);
+    TarBuilder t;
+    t.File("kept", "k").Dir("d").File("d/kept", "k").File(path, "");
+    auto r = Unpack(t.Build());
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << path << ": " << r.status();
+    ExpectOutsideUnchanged();
+    EXPECT_EQ(ReadAll(layer_ + "/kept"), "k") << path;
+    EXPECT_EQ(ReadAll(layer_ + "/d/kept"), "k") << path;
+  }
+}
+
+// Links the archive planted, used as a hardlink target or as the parent of
+// a later entry, never reach the file they point at outside.
+TEST_F(UnpackTest, HardlinksToPlantedSymlinksStayInside) {
+  for (std::string target : {outside_ + "/secret", std::string("../outside/secret")}) {
+    fs::remove_all(layer_);
+    fs::create_directories(layer_);
+    TarBuilder t;
+    t.Symlink("s", target).Hardlink("h", "s").File("h", "replaced");
+    ASSERT_TRUE(Unpack(t.Build()).ok()) << target;
+    EXPECT_EQ(ReadAll(layer_ + "/h"), "replaced");
+    EXPECT_EQ(fs::read_symlink(layer_ + "/s"), target);
+    ExpectOutsideUnchanged();
+    fs::remove_all(layer_);
+    fs::create_directories(layer_);
+    TarBuilder up;  // a hardlink through a symlinked parent that climbs out
+    up.Symlink("up", "../../../..").Hardlink("stolen", "up" + outside_ + "/secret");
+    auto r = Unpack(up.Build());
+    EXPECT_FALSE(r.ok()) << "the target resolves inside the layer, where it does not exist";
+    EXPECT_FALSE(fs::exists(layer_ + "/stolen"));
+    ExpectOutsideUnchanged();
+  }
+}
+
+// Block devices, setgid and sticky bits, file capabilities (which chown
+// clears, so they must be applied after it) and ownership of every type.
+TEST_F(UnpackTest, KeepsDevicesSpecialBitsCapabilitiesAndOwnership) {
+  // security.capability v2: CAP_NET_BIND_SERVICE (10) permitted, effective.
+  std::string cap(20, '\0');
+  uint32_t words[5] = {0x02000001, 1u << 10, 0, 0, 0};
+  memcpy(cap.data(), words, sizeof words);
+  TarBuilder t;
+  t.Node("dev/sda", S_IFBLK, makedev(8, 0), 0660).Dir("tmp", 01777).Dir("shared", 02775, 0, 50);
+  t.File("bin/sg", "sg", 02755, 0, 50).File("bin/both", "b", 06711, 3, 4);
+  t.Add({.path = "bin/ping",
+         .type = S_IFREG,
+         .perm = 0755,
+         .uid = 0,
+         .gid = 0,
+         .data = "ping",
+         .xattrs = {{"security.capability", cap}}});
+  t.Add({.path = "lnk", .type = S_IFLNK, .perm = 0777, .uid = 7, .gid = 8, .link = "/nowhere"});
+  t.Add({.path = "dev/tty9",
+         .type = S_IFCHR,
+         .perm = 0620,
+         .uid = 0,
+         .gid = 5,
+         .rdev = makedev(4, 9)});
+  t.Add({.path = "pipe", .type = S_IFIFO, .perm = 0640, .uid = 11, .gid = 12});
+  auto r = Unpack(t.Build());
+  ASSERT_TRUE(r.ok()) << r.status();
+  struct stat st;
+  ASSERT_EQ(lstat((layer_ + "/dev/sda").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISBLK(st.st_mode));
+  EXPECT_EQ(st.st_rdev, makedev(8, 0));
+  EXPECT_EQ(st.st_mode & 07777, 0660u);
+  ASSERT_EQ(lstat((layer_ + "/tmp").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 01777u);
+  ASSERT_EQ(lstat((layer_ + "/shared").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 02775u);
+  EXPECT_EQ(st.st_gid, 50u);
+  ASSERT_EQ(lstat((layer_ + "/bin/sg").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 02755u);
+  EXPECT_EQ(st.st_gid, 50u);
+  ASSERT_EQ(lstat((layer_ + "/bin/both").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 06711u);
+  EXPECT_EQ(st.st_uid, 3u);
+  EXPECT_EQ(st.st_gid, 4u);
+  char got[64];
+  ssize_t n = lgetxattr((layer_ + "/bin/ping").c_str(), "security.capability", got, sizeof got);
+  ASSERT_GT(n, 0) << strerror(errno);
+  EXPECT_EQ(std::string(got, n), cap);
+  ASSERT_EQ(lstat((layer_ + "/lnk").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  EXPECT_EQ(st.st_uid, 7u);
+  EXPECT_EQ(st.st_gid, 8u);
+  ASSERT_EQ(lstat((layer_ + "/dev/tty9").c_str(), &st), 0);
+  EXPECT_EQ(st.st_rdev, makedev(4, 9));
+  EXPECT_EQ(st.st_gid, 5u);
+  EXPECT_EQ(st.st_mode & 07777, 0620u);
+  ASSERT_EQ(lstat((layer_ + "/pipe").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 11u);
+  EXPECT_EQ(st.st_gid, 12u);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  ExpectOutsideUnchanged();
 }
 
 TEST_F(UnpackTest, SymlinkEscapeLandsInsideTheLayer) {
