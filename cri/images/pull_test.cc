@@ -10,6 +10,7 @@
 
 #include "cri/images/reference.h"
 #include "cri/images/test_registry.h"
+#include "cri/images/test_token_server.h"
 #include "gtest/gtest.h"
 
 namespace peapod::images {
@@ -19,6 +20,7 @@ using testing::Compression;
 using testing::TarBuilder;
 using testing::TestImage;
 using testing::TestRegistry;
+using testing::TestTokenServer;
 namespace fs = std::filesystem;
 
 std::string ReadAll(const std::string& path) {
@@ -153,6 +155,89 @@ TEST_F(PullTest, BasicAuth) {
   auto got = puller.Pull(ref, opts);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->id, im.config_digest);
+}
+
+// The registry asks for a bearer token (WWW-Authenticate: Bearer realm=..,
+// service=.., scope=..); the pull fetches one anonymously from the token
+// server and uses it for the manifest, config and every layer.
+class TokenAuthTest : public PullTest {
+ protected:
+  void SetUp() override {
+    PullTest::SetUp();
+    dir_ = testing::MakeTempDir("peapod-token-test");
+    tokens_ = std::make_unique<TestTokenServer>(TestTokenServer::Options{
+        .dir = dir_, .pullable = {"public/busybox"}, .forbidden = {"forbidden/app"}});
+    // Pushes go to an instance without auth that shares the storage.
+    open_ = std::make_unique<TestRegistry>();
+    testing::RegistryOptions opts;
+    opts.storage_dir = open_->storage_dir();
+    opts.token = testing::TokenAuthConfig{.realm = tokens_->realm(),
+                                          .service = tokens_->service(),
+                                          .issuer = tokens_->issuer(),
+                                          .rootcertbundle = tokens_->cert_path()};
+    secured_ = std::make_unique<TestRegistry>(opts);
+  }
+  void TearDown() override {
+    secured_.reset();
+    open_.reset();
+    tokens_.reset();
+    fs::remove_all(dir_);
+    PullTest::TearDown();
+  }
+  std::string dir_;
+  std::unique_ptr<TestTokenServer> tokens_;
+  std::unique_ptr<TestRegistry> open_, secured_;
+};
+
+TEST_F(TokenAuthTest, PullsAnonymouslyWithABearerToken) {
+  TestImage im = BusyboxImage(Compression::kGzip);
+  ASSERT_EQ(open_->Push("public/busybox", "v1", im), 201);
+  Puller puller(*store_, {});
+  std::string ref = secured_->host() + "/public/busybox:v1";
+  auto got = puller.Pull(ref);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->id, im.config_digest);
+  EXPECT_EQ(got->chain_ids.size(), 3u);
+  // One token, asked for the challenge's service and scope, served the
+  // manifest, the config and all three layers.
+  std::vector<std::string> asked = tokens_->requests();
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_NE(asked[0].find("service=peapod-test-registry"), std::string::npos) << asked[0];
+  EXPECT_NE(asked[0].find("scope=repository%3Apublic%2Fbusybox%3Apull"), std::string::npos)
+      << asked[0];
+  auto rootfs = store_->Mount("c1", ref);
+  ASSERT_TRUE(rootfs.ok()) << rootfs.status();
+  EXPECT_EQ(ReadAll(*rootfs + "/app/hello"), "hello");
+}
+
+TEST_F(TokenAuthTest, DeniedScopeFailsNamingTheRegistry) {
+  TarBuilder t;
+  t.File("f", "not for you");
+  TestImage im = testing::BuildImage({t.Build(Compression::kGzip)}, {DigestOf(t.Build())});
+  ASSERT_EQ(open_->Push("private/app", "v1", im), 201);
+  ASSERT_EQ(open_->Push("forbidden/app", "v1", im), 201);
+  Puller puller(*store_, {});
+  // The token server hands out a token without access to private/app: the
+  // registry refuses it.
+  auto denied = puller.Pull(secured_->host() + "/private/app:v1");
+  ASSERT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied) << denied.status();
+  EXPECT_NE(denied.status().message().find(secured_->host()), std::string::npos) << denied.status();
+  EXPECT_NE(denied.status().message().find("denied access to private/app with a token from " +
+                                           tokens_->realm()),
+            std::string::npos)
+      << denied.status();
+  // The token server itself refuses forbidden/app.
+  auto forbidden = puller.Pull(secured_->host() + "/forbidden/app:v1");
+  ASSERT_EQ(forbidden.status().code(), absl::StatusCode::kPermissionDenied) << forbidden.status();
+  EXPECT_NE(forbidden.status().message().find(secured_->host()), std::string::npos)
+      << forbidden.status();
+  EXPECT_NE(forbidden.status().message().find("token server " + tokens_->realm() +
+                                              " refused repository:forbidden/app:pull"),
+            std::string::npos)
+      << forbidden.status();
+  EXPECT_NE(forbidden.status().message().find("HTTP 403"), std::string::npos) << forbidden.status();
+  EXPECT_TRUE(store_->List().empty());
+  EXPECT_TRUE(fs::is_empty(root_ + "/layers"));
 }
 
 TEST_F(PullTest, MirrorServesDockerHubNames) {

@@ -216,7 +216,11 @@ absl::Status RegistryClient::Authenticate(const std::string& challenge) {
     return absl::OkStatus();
   });
   if (!r.ok()) return r.status();
-  if (r->code != 200) return HttpError(r->code, url, r->error_body);
+  if (r->code != 200) {
+    absl::Status e = HttpError(r->code, url, r->error_body);
+    return absl::Status(e.code(), absl::StrCat("token server ", params["realm"], " refused ", scope,
+                                               " for ", endpoint_.base_url, ": ", e.message()));
+  }
   auto v = json::Parse(body);
   if (!v.ok()) return v.status();
   std::string token;
@@ -235,8 +239,20 @@ absl::StatusOr<RegistryClient::Response> RegistryClient::GetAuthorized(
     const std::function<absl::Status(const char*, size_t)>& sink) {
   auto r = Get(url, accept, sink);
   if (!r.ok() || r->code != 401 || r->www_authenticate.empty()) return r;
-  if (absl::Status s = Authenticate(r->www_authenticate); !s.ok()) return s;
-  return Get(url, accept, sink);
+  std::string challenge = r->www_authenticate;
+  if (absl::Status s = Authenticate(challenge); !s.ok()) return s;
+  r = Get(url, accept, sink);
+  if (r.ok() && (r->code == 401 || r->code == 403)) {
+    // Authenticated, yet refused: the credentials or the token's scope do
+    // not cover this repository.
+    auto params = ParseChallenge(challenge);
+    std::string how = params["scheme"] == "bearer" ? absl::StrCat("a token from ", params["realm"])
+                                                   : std::string("the credentials given");
+    return absl::PermissionDeniedError(
+        absl::StrCat("registry ", endpoint_.base_url, " denied access to ", repository_, " with ",
+                     how, ": GET ", url, ": HTTP ", r->code, " ", r->error_body.substr(0, 200)));
+  }
+  return r;
 }
 
 absl::StatusOr<FetchedManifest> RegistryClient::GetManifest(const std::string& reference) {

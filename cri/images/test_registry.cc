@@ -95,18 +95,26 @@ TestImage BuildIndex(const std::vector<std::pair<std::string, TestImage>>& by_ar
 }
 
 TestRegistry::TestRegistry(const std::string& user, const std::string& password)
-    : user_(user), password_(password) {
+    : TestRegistry(RegistryOptions{.user = user, .password = password}) {}
+
+TestRegistry::TestRegistry(const RegistryOptions& options)
+    : user_(options.user), password_(options.password) {
   dir_ = MakeTempDir("peapod-registry");
+  storage_dir_ = options.storage_dir.empty() ? dir_ + "/data" : options.storage_dir;
   int port = FreePort();
   host_ = "127.0.0.1:" + std::to_string(port);
   std::ofstream cfg(dir_ + "/config.yml");
-  cfg << "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: " << dir_
-      << "/data\n  delete:\n    enabled: true\nhttp:\n  addr: " << host_ << "\n";
-  if (!user.empty()) {
+  cfg << "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: "
+      << storage_dir_ << "\n  delete:\n    enabled: true\nhttp:\n  addr: " << host_ << "\n";
+  if (!user_.empty()) {
     char salt[CRYPT_GENSALT_OUTPUT_SIZE];
     crypt_gensalt_rn("$2b$", 5, nullptr, 0, salt, sizeof salt);
-    std::ofstream(dir_ + "/htpasswd") << user << ":" << crypt(password.c_str(), salt) << "\n";
+    std::ofstream(dir_ + "/htpasswd") << user_ << ":" << crypt(password_.c_str(), salt) << "\n";
     cfg << "auth:\n  htpasswd:\n    realm: peapod-test\n    path: " << dir_ << "/htpasswd\n";
+  } else if (options.token) {
+    cfg << "auth:\n  token:\n    realm: " << options.token->realm
+        << "\n    service: " << options.token->service << "\n    issuer: " << options.token->issuer
+        << "\n    rootcertbundle: " << options.token->rootcertbundle << "\n";
   }
   cfg.close();
   pid_ = fork();

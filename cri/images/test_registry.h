@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,16 +34,35 @@ TestImage BuildImage(
 // An OCI index over platform manifests (architectures from each image).
 TestImage BuildIndex(const std::vector<std::pair<std::string, TestImage>>& by_arch);
 
+// Bearer-token auth of a registry (docker/distribution's `auth: token:`).
+struct TokenAuthConfig {
+  std::string realm;
+  std::string service;
+  std::string issuer;
+  std::string rootcertbundle;  // PEM certificates of the token signers
+};
+
+struct RegistryOptions {
+  std::string user, password;  // htpasswd basic auth when user is set
+  std::optional<TokenAuthConfig> token;
+  // Storage root of another instance to serve (say an open one used for
+  // pushing); empty means a fresh one of its own.
+  std::string storage_dir;
+};
+
 class TestRegistry {
  public:
   // Starts a registry; with a user, htpasswd basic auth is required.
   explicit TestRegistry(const std::string& user = "", const std::string& password = "");
+  explicit TestRegistry(const RegistryOptions& options);
   ~TestRegistry();
   TestRegistry(const TestRegistry&) = delete;
   TestRegistry& operator=(const TestRegistry&) = delete;
 
   // "127.0.0.1:<port>".
   std::string host() const { return host_; }
+  // The storage root it serves (share it with another instance).
+  std::string storage_dir() const { return storage_dir_; }
   // Uploads blobs and the manifest under `tag` (or the digest when tag is empty).
   // Returns the HTTP status of the manifest PUT.
   long Push(const std::string& repo, const std::string& tag, const TestImage& image);
@@ -51,7 +71,7 @@ class TestRegistry {
   long Request(const std::string& method, const std::string& url, const std::string& body,
                const std::string& content_type, std::string* location);
 
-  std::string dir_, host_, user_, password_;
+  std::string dir_, host_, user_, password_, storage_dir_;
   pid_t pid_ = -1;
 };
 
