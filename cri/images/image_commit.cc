@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cri/images/unpack.h"
+#include "cri/util/failpoint.h"
 
 namespace peapod::images {
 namespace {
@@ -45,6 +46,7 @@ absl::StatusOr<UnpackResult> StreamAndUnpack(ImageStore& store, const Descriptor
       return SendAll(wr.get(), d, n);
     });
     if (fetched.ok()) fetched = writer->Commit();  // digest and size checked here
+    if (fetched.ok()) cri::Failpoint("pull:layer-blob-committed");
     wr.Reset();
   });
   auto result = UnpackLayer(rd.get(), dir_fd);
@@ -129,6 +131,7 @@ absl::StatusOr<ImageRecord> CommitImage(ImageStore& store, const CommitRequest& 
     return s;
   }
   // 3. The record.
+  cri::Failpoint("pull:layers-committed");
   ImageRecord im;
   im.id = im.config_digest = m.config.digest;
   im.repo_tags = req.repo_tags;

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cri/images/reference.h"
+#include "cri/util/failpoint.h"
 
 namespace peapod::images {
 namespace {
@@ -127,6 +128,7 @@ absl::StatusOr<bool> ImageStore::AddLayer(
   }
   if (syncfs(dir->get()) != 0) return cleanup(), ErrnoStatus("syncfs", errno);
   std::string dest = root_ + "/layers/" + DigestHex(chain_id);
+  cri::Failpoint("store:layer-staged");
   if (rename(staging.c_str(), dest.c_str()) != 0) {
     int err = errno;
     cleanup();
@@ -134,6 +136,7 @@ absl::StatusOr<bool> ImageStore::AddLayer(
     return ErrnoStatus("commit layer " + chain_id, err);
   }
   if (absl::Status s = SyncDir(root_ + "/layers"); !s.ok()) return s;
+  cri::Failpoint("store:layer-committed");
   return true;
 }
 

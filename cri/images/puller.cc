@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "cri/images/image_commit.h"
 #include "cri/images/reference.h"
+#include "cri/util/failpoint.h"
 
 namespace peapod::images {
 namespace {
@@ -72,6 +73,7 @@ absl::StatusOr<ImageRecord> Puller::Pull(const std::string& reference, const Pul
       if (doc->body.empty()) continue;
       if (absl::Status s = store_.blobs().Put(doc->digest, doc->body); !s.ok()) return s;
     }
+    cri::Failpoint("pull:manifest-stored");
     CommitRequest req;
     req.manifest = resolved->manifest;
     req.manifest_digest = resolved->raw.digest;
