@@ -50,8 +50,6 @@ bool IsPlainFileName(absl::string_view name) {
   return true;
 }
 
-namespace {
-
 absl::StatusOr<UniqueFd> OpenFileIn(const std::string& dir, absl::string_view file, int flags) {
   if (!IsPlainFileName(file)) {
     return absl::InvalidArgumentError(absl::StrCat("invalid cgroup file name \"", file, "\""));
@@ -63,8 +61,6 @@ absl::StatusOr<UniqueFd> OpenFileIn(const std::string& dir, absl::string_view fi
   if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("open ", dir, "/", file));
   return UniqueFd(fd);
 }
-
-}  // namespace
 
 absl::StatusOr<std::string> ReadFile(const std::string& dir, absl::string_view file) {
   auto fd = OpenFileIn(dir, file, O_RDONLY);

@@ -41,6 +41,9 @@ class UniqueFd {
 // Opens a directory (O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC) for openat() use.
 absl::StatusOr<UniqueFd> OpenDir(const std::string& path);
 
+// Opens <dir>/<file> with `flags` (plus O_NOFOLLOW|O_CLOEXEC).
+absl::StatusOr<UniqueFd> OpenFileIn(const std::string& dir, absl::string_view file, int flags);
+
 // True if `name` is one plain file name: non-empty, no '/', not "." or "..",
 // no NUL or newline.
 bool IsPlainFileName(absl::string_view name);

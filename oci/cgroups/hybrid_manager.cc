@@ -32,6 +32,15 @@ class HybridManager : public Manager {
     return v2_.Apply(pid);
   }
 
+  absl::StatusOr<JoinHandles> OpenJoinHandles() const override {
+    auto handles = v1_.OpenJoinHandles();
+    if (!handles.ok()) return handles.status();
+    auto v2 = v2_.OpenJoinHandles();
+    if (!v2.ok()) return v2.status();
+    std::swap(handles->v2_dir, v2->v2_dir);
+    return handles;
+  }
+
   absl::Status Set(const oci::Resources& resources) override {
     oci::Resources v1_part = resources;
     v1_part.unified.clear();

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <thread>
@@ -38,6 +39,43 @@ absl::Status Manager::KillAll() {
     for (pid_t pid : *pids) kill(pid, SIGKILL);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+JoinHandles::JoinHandles(JoinHandles&& other) noexcept
+    : v1_tasks(std::move(other.v1_tasks)), v2_dir(other.v2_dir) {
+  other.v1_tasks.clear();
+  other.v2_dir = -1;
+}
+
+JoinHandles& JoinHandles::operator=(JoinHandles&& other) noexcept {
+  if (this != &other) {
+    Close();
+    v1_tasks = std::move(other.v1_tasks);
+    v2_dir = other.v2_dir;
+    other.v1_tasks.clear();
+    other.v2_dir = -1;
+  }
+  return *this;
+}
+
+void JoinHandles::Close() {
+  for (int fd : v1_tasks) close(fd);
+  v1_tasks.clear();
+  if (v2_dir >= 0) close(v2_dir);
+  v2_dir = -1;
+}
+
+absl::Status JoinSelf(const std::vector<int>& v1_tasks) {
+  for (int fd : v1_tasks) {
+    if (write(fd, "0", 1) != 1) {
+      return absl::ErrnoToStatus(errno, "join cgroup: write 0 to a v1 tasks file");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<JoinHandles> Manager::OpenJoinHandles() const {
+  return absl::UnimplementedError("this cgroup manager has no join handles");
 }
 
 std::unique_ptr<Manager> NewV1Manager(const Host& host, const std::string& path) {

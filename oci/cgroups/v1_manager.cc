@@ -1,5 +1,6 @@
 #include "oci/cgroups/v1_manager.h"
 
+#include <fcntl.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -83,6 +84,16 @@ absl::Status V1Manager::Apply(pid_t pid) {
     if (auto st = WriteFile(h.dir, "cgroup.procs", absl::StrCat(pid)); !st.ok()) return st;
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<JoinHandles> V1Manager::OpenJoinHandles() const {
+  JoinHandles handles;
+  for (const Hierarchy& h : hierarchies_) {
+    auto fd = OpenFileIn(h.dir, "tasks", O_WRONLY);
+    if (!fd.ok()) return fd.status();
+    handles.v1_tasks.push_back(fd->Release());
+  }
+  return handles;
 }
 
 absl::Status V1Manager::Set(const oci::Resources& r) {

@@ -28,6 +28,8 @@ class V1Manager : public Manager {
   absl::Status Destroy(bool kill) override;
   bool Exists() const override;
   absl::Status KillAll() override;
+  // One `tasks` fd per hierarchy.
+  absl::StatusOr<JoinHandles> OpenJoinHandles() const override;
 
   // The container's directory in the hierarchy carrying `controller`, or ""
   // if that controller is not mounted.

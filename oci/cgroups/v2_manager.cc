@@ -49,6 +49,14 @@ absl::Status V2Manager::Create() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<JoinHandles> V2Manager::OpenJoinHandles() const {
+  auto fd = OpenDir(dir_);
+  if (!fd.ok()) return fd.status();
+  JoinHandles handles;
+  handles.v2_dir = fd->Release();
+  return handles;
+}
+
 absl::Status V2Manager::Apply(pid_t pid) {
   return WriteFile(dir_, "cgroup.procs", absl::StrCat(pid));
 }

@@ -30,6 +30,8 @@ class V2Manager : public Manager {
   bool Exists() const override;
   // Uses cgroup.kill where the kernel has it.
   absl::Status KillAll() override;
+  // The directory, for CLONE_INTO_CGROUP.
+  absl::StatusOr<JoinHandles> OpenJoinHandles() const override;
   // Writes cgroup.kill (SIGKILL to every task below) without waiting;
   // Unimplemented on kernels before 5.14.
   absl::Status SendKill();

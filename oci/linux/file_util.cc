@@ -46,7 +46,12 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path, size_t max_by
   return out;
 }
 
-absl::Status WriteFileAtomic(const std::string& path, absl::string_view text, mode_t mode) {
+namespace {
+
+// Temp file in the same dir, then rename over `path`; with `durable`, the
+// data and the directory entry are fsynced too.
+absl::Status WriteViaRename(const std::string& path, absl::string_view text, mode_t mode,
+                            bool durable) {
   size_t slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? std::string(".")
                     : slash == 0               ? std::string("/")
@@ -65,7 +70,7 @@ absl::Status WriteFileAtomic(const std::string& path, absl::string_view text, mo
     }
     off += n;
   }
-  if (::fsync(fd.get()) != 0) {
+  if (durable && ::fsync(fd.get()) != 0) {
     absl::Status st = ErrnoStatus("fsync " + tmp);
     ::unlink(tmp.c_str());
     return st;
@@ -76,9 +81,20 @@ absl::Status WriteFileAtomic(const std::string& path, absl::string_view text, mo
     ::unlink(tmp.c_str());
     return st;
   }
+  if (!durable) return absl::OkStatus();
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd) ::fsync(dfd.get());
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view text, mode_t mode) {
+  return WriteViaRename(path, text, mode, true);
+}
+
+absl::Status ReplaceFile(const std::string& path, absl::string_view text, mode_t mode) {
+  return WriteViaRename(path, text, mode, false);
 }
 
 absl::StatusOr<ProcStat> ReadProcStat(pid_t pid) {

@@ -19,6 +19,12 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path, size_t max_by
 // Writes `text` to `path` atomically: temp file in the same dir, fsync,
 // rename, fsync of the directory.
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view text, mode_t mode = 0600);
+// Replaces `path` with `text` atomically (temp file in the same dir, rename)
+// but without fsync: readers see the old or the new file, never a torn one,
+// and nothing waits for the disk. For state that does not outlive a reboot,
+// such as the launcher's records under --root (runc does not fsync them
+// either).
+absl::Status ReplaceFile(const std::string& path, absl::string_view text, mode_t mode = 0600);
 
 // Process facts read from /proc/<pid>/stat.
 struct ProcStat {

@@ -1,6 +1,5 @@
 // Create: from a bundle to an init process blocked before exec.
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +7,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "oci/cgroups/manager.h"
 #include "oci/linux/capabilities.h"
 #include "oci/linux/console.h"
@@ -64,9 +64,17 @@ absl::Status ValidateSpec(const oci::Spec& spec, const std::string& rootfs) {
   return linux::CheckRootfs(rootfs);
 }
 
+// The effective user's name, read from /etc/passwd as runc does (no NSS, so
+// pea can be linked statically), or its number.
 std::string OwnerName() {
-  struct passwd* pw = ::getpwuid(::geteuid());
-  return pw ? pw->pw_name : std::to_string(::geteuid());
+  std::string uid = std::to_string(::geteuid());
+  absl::StatusOr<std::string> passwd = linux::ReadWholeFile("/etc/passwd");
+  if (!passwd.ok()) return uid;
+  for (absl::string_view line : absl::StrSplit(*passwd, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> f = absl::StrSplit(line, absl::MaxSplits(':', 3));
+    if (f.size() >= 3 && f[2] == uid && !f[0].empty()) return std::string(f[0]);
+  }
+  return uid;
 }
 
 oci::DeviceCgroupRule Allow(const char* type, int64_t major, int64_t minor, const char* access) {
@@ -98,7 +106,7 @@ oci::Resources WithDeviceDefaults(const oci::Spec& spec) {
 // The launcher's half of the handshake once the intermediate is running.
 absl::Status DriveInit(linux::SyncChannel& sync, pid_t intermediate, const oci::Spec& spec,
                        const linux::NamespacePlan& ns, cgroups::Manager& cg, const std::string& id,
-                       const std::string& bundle, Rollback& rb, pid_t* init_pid) {
+                       const std::string& bundle, bool self_joined, Rollback& rb, pid_t* init_pid) {
   // 1. The init's pid from the intermediate, which then exits.
   absl::StatusOr<linux::SyncMessage> m = sync.Expect(SyncType::kChildPid);
   WaitChild(intermediate).IgnoreError();
@@ -109,9 +117,10 @@ absl::Status DriveInit(linux::SyncChannel& sync, pid_t intermediate, const oci::
     ::kill(pid, SIGKILL);
     return WaitChild(pid).status();
   });
-  // 2. cgroups, oom score, id maps; then let the init go on.
+  // 2. cgroups (the init joins them itself unless self_joined is false),
+  //    oom score, id maps; then let the init go on.
   PEAPOD_RETURN_IF_ERROR(cg.Set(WithDeviceDefaults(spec)));
-  PEAPOD_RETURN_IF_ERROR(cg.Apply(pid));
+  if (!self_joined) PEAPOD_RETURN_IF_ERROR(cg.Apply(pid));
   if (spec.process->oom_score_adj) {
     PEAPOD_RETURN_IF_ERROR(linux::WriteOomScoreAdj(pid, *spec.process->oom_score_adj));
   }
@@ -120,16 +129,19 @@ absl::Status DriveInit(linux::SyncChannel& sync, pid_t intermediate, const oci::
         linux::WriteIdMaps(pid, spec.linux->uid_mappings, spec.linux->gid_mappings));
   }
   PEAPOD_RETURN_IF_ERROR(sync.Send(SyncType::kGo));
-  // 3. prestart and createRuntime hooks, in the runtime's namespaces.
-  PEAPOD_RETURN_IF_ERROR(sync.Expect(SyncType::kRuntimeHooks).status());
-  std::string state = HookState(id, "creating", pid, bundle, spec.annotations);
-  absl::Status hooks = RunHooks(spec.hooks.prestart, state, "prestart hook");
-  if (hooks.ok()) hooks = RunHooks(spec.hooks.create_runtime, state, "createRuntime hook");
-  if (!hooks.ok()) {
-    sync.Send(SyncType::kAbort, 0, hooks.message()).IgnoreError();
-    return hooks;
+  // 3. prestart and createRuntime hooks, in the runtime's namespaces (the
+  //    init only stops for them when there are some).
+  if (HasRuntimeHooks(spec)) {
+    PEAPOD_RETURN_IF_ERROR(sync.Expect(SyncType::kRuntimeHooks).status());
+    std::string state = HookState(id, "creating", pid, bundle, spec.annotations);
+    absl::Status hooks = RunHooks(spec.hooks.prestart, state, "prestart hook");
+    if (hooks.ok()) hooks = RunHooks(spec.hooks.create_runtime, state, "createRuntime hook");
+    if (!hooks.ok()) {
+      sync.Send(SyncType::kAbort, 0, hooks.message()).IgnoreError();
+      return hooks;
+    }
+    PEAPOD_RETURN_IF_ERROR(sync.Send(SyncType::kHooksDone));
   }
-  PEAPOD_RETURN_IF_ERROR(sync.Send(SyncType::kHooksDone));
   // 4. The init is set up and blocks on the exec fifo.
   return sync.Expect(SyncType::kReady).status();
 }
@@ -174,6 +186,9 @@ absl::Status Create(const Options& opts, const CreateOptions& c) {
   // 3. The cgroup.
   PEAPOD_RETURN_IF_ERROR(cg->Create());
   rb.Push("remove cgroup", [&] { return cg->Destroy(true); });
+  // Handles for the init to enter the cgroup by itself; without them the
+  // launcher moves it by pid (slower: see cgroups::JoinHandles).
+  absl::StatusOr<cgroups::JoinHandles> join = cg->OpenJoinHandles();
   // 4. The intermediate and the init.
   InitParams params;
   params.spec = &spec;
@@ -188,10 +203,15 @@ absl::Status Create(const Options& opts, const CreateOptions& c) {
   params.console_fd = console.get();
   params.exec_fifo_fd = fifo_fd.get();
   params.namespaces = &ns;
+  if (join.ok()) {
+    params.cgroup_tasks_fds = join->v1_tasks;
+    params.cgroup_dir_fd = join->v2_dir;
+  }
   PEAPOD_ASSIGN_OR_RETURN(auto spawned, SpawnInit(params));
+  if (join.ok()) join->Close();
   pid_t init_pid = 0;
-  PEAPOD_RETURN_IF_ERROR(
-      DriveInit(spawned.first, spawned.second, spec, ns, *cg, c.id, bundle, rb, &init_pid));
+  PEAPOD_RETURN_IF_ERROR(DriveInit(spawned.first, spawned.second, spec, ns, *cg, c.id, bundle,
+                                   join.ok(), rb, &init_pid));
   // 5. The record later calls work from.
   StateRecord rec;
   rec.id = c.id;
@@ -208,7 +228,7 @@ absl::Status Create(const Options& opts, const CreateOptions& c) {
   PEAPOD_RETURN_IF_ERROR(SaveState(opts, rec));
   if (!c.pid_file.empty()) {
     PEAPOD_RETURN_IF_ERROR(
-        linux::WriteFileAtomic(AbsolutePath(c.pid_file), std::to_string(init_pid), 0644));
+        linux::ReplaceFile(AbsolutePath(c.pid_file), std::to_string(init_pid), 0644));
   }
   rb.Dismiss();
   return absl::OkStatus();

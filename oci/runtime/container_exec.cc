@@ -146,8 +146,8 @@ absl::StatusOr<int> Exec(const Options& opts, const std::string& id, const ExecO
     return st;
   }
   if (!exec.pid_file.empty()) {
-    PEAPOD_RETURN_IF_ERROR(linux::WriteFileAtomic(std::filesystem::absolute(exec.pid_file).string(),
-                                                  std::to_string(pid), 0644));
+    PEAPOD_RETURN_IF_ERROR(linux::ReplaceFile(std::filesystem::absolute(exec.pid_file).string(),
+                                              std::to_string(pid), 0644));
   }
   if (exec.detach) return 0;
   return WaitChild(pid);

@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "absl/strings/str_cat.h"
+#include "oci/cgroups/manager.h"
 #include "oci/linux/errno_status.h"
 #include "oci/linux/file_util.h"
 #include "oci/linux/process_setup.h"
@@ -34,6 +35,11 @@ absl::Status InitMain(const InitParams& p, SyncChannel& sync) {
   int new_ns = p.namespaces->new_flags;
   // 1. No one in the container may ptrace us or open our /proc/<pid>/exe.
   PEAPOD_RETURN_IF_ERROR(sys.Prctl(PR_SET_DUMPABLE, 0));
+  // 1a. Into the v1 cgroups by ourselves (we have one thread), while the
+  //     launcher writes the limits (see cgroups::JoinHandles).
+  PEAPOD_RETURN_IF_ERROR(cgroups::JoinSelf(p.cgroup_tasks_fds));
+  for (int fd : p.cgroup_tasks_fds) ::close(fd);
+  if (p.cgroup_dir_fd >= 0) ::close(p.cgroup_dir_fd);
   // 2. Wait for the launcher: cgroups joined, id maps written.
   PEAPOD_RETURN_IF_ERROR(sync.Expect(SyncType::kGo).status());
   if (new_ns & CLONE_NEWUSER) {
@@ -52,9 +58,12 @@ absl::Status InitMain(const InitParams& p, SyncChannel& sync) {
   linux::RootfsPlan plan = linux::PlanRootfs(spec, p.rootfs, new_ns & CLONE_NEWUSER);
   if (cg.ok()) plan.cgroups = linux::ParseProcCgroup(*cg);
   PEAPOD_RETURN_IF_ERROR(linux::MountRootfs(sys, plan));
-  // 5. prestart + createRuntime hooks run in the launcher now.
-  PEAPOD_RETURN_IF_ERROR(sync.Send(SyncType::kRuntimeHooks));
-  PEAPOD_RETURN_IF_ERROR(sync.Expect(SyncType::kHooksDone).status());
+  // 5. prestart + createRuntime hooks run in the launcher now (no round
+  //    trip when there are none: both sides read the same spec).
+  if (HasRuntimeHooks(spec)) {
+    PEAPOD_RETURN_IF_ERROR(sync.Send(SyncType::kRuntimeHooks));
+    PEAPOD_RETURN_IF_ERROR(sync.Expect(SyncType::kHooksDone).status());
+  }
   std::string state = HookState(p.id, "created", ::getpid(), p.bundle, spec.annotations);
   // 6. createContainer hooks: container namespaces, before pivot_root.
   PEAPOD_RETURN_IF_ERROR(RunHooks(spec.hooks.create_container, state, "createContainer hook"));
@@ -98,20 +107,41 @@ absl::Status IntermediateMain(const InitParams& p, SyncChannel& sync) {
     PEAPOD_RETURN_IF_ERROR(linux::UnshareTime(sys, offsets));
   }
   int flags = ns.new_flags & ~(CLONE_NEWTIME | CLONE_NEWCGROUP);
-  PEAPOD_ASSIGN_OR_RETURN(pid_t pid, CloneParent(flags));
-  if (pid == 0) {
+  // The init is born in the cgroup2 dir. Where the kernel refuses that (a
+  // joined cgroup namespace not containing it), it is moved by pid.
+  absl::StatusOr<pid_t> pid = CloneParent(flags, p.cgroup_dir_fd);
+  bool move_by_pid = false;
+  if (!pid.ok() && p.cgroup_dir_fd >= 0) {
+    pid = CloneParent(flags);
+    move_by_pid = true;
+  }
+  if (!pid.ok()) return pid.status();
+  if (*pid == 0) {
     absl::Status st = InitMain(p, sync);
     if (!st.ok()) sync.SendError(st).IgnoreError();
     _exit(1);
   }
-  return sync.Send(SyncType::kChildPid, pid);
+  if (move_by_pid) {
+    linux::UniqueFd procs(::openat(p.cgroup_dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
+    std::string text = std::to_string(*pid);
+    if (!procs || ::write(procs.get(), text.data(), text.size()) < 0) {
+      absl::Status st = linux::ErrnoStatus("move the init into its cgroup2 dir");
+      ::kill(*pid, SIGKILL);
+      return st;
+    }
+  }
+  return sync.Send(SyncType::kChildPid, *pid);
 }
 
 }  // namespace
 
-absl::StatusOr<pid_t> CloneParent(int flags) {
+absl::StatusOr<pid_t> CloneParent(int flags, int cgroup_fd) {
   struct clone_args args = {};
   args.flags = static_cast<uint64_t>(CLONE_PARENT | flags);
+  if (cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  }
   args.exit_signal = 0;  // CLONE_PARENT: the caller's own exit signal is used
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0) return linux::ErrnoStatus(absl::StrCat("clone3 0x", absl::Hex(flags)));
@@ -142,7 +172,8 @@ absl::StatusOr<std::pair<SyncChannel, pid_t>> ForkWithSync(
 
 absl::StatusOr<std::pair<SyncChannel, pid_t>> SpawnInit(const InitParams& params) {
   InitParams p = params;
-  std::vector<int*> fds = {&p.console_fd, &p.exec_fifo_fd};
+  std::vector<int*> fds = {&p.console_fd, &p.exec_fifo_fd, &p.cgroup_dir_fd};
+  for (int& fd : p.cgroup_tasks_fds) fds.push_back(&fd);
   // stdio fds may sit in the preserved range too: move them first.
   for (int& fd : p.stdio) fds.push_back(&fd);
   auto body = [&p](SyncChannel& sync) -> absl::Status {

@@ -28,6 +28,11 @@ struct InitParams {
   int console_fd = -1;    // connected console socket, or -1
   int exec_fifo_fd = -1;  // O_PATH fd of <state>/exec.fifo
   const linux::NamespacePlan* namespaces = nullptr;
+  // cgroups::JoinHandles of the container's cgroup (empty / -1 when the
+  // launcher moves the init by pid instead): the init is cloned into the
+  // cgroup2 dir and writes itself into every v1 `tasks` file.
+  std::vector<int> cgroup_tasks_fds;
+  int cgroup_dir_fd = -1;
 };
 
 // Forks the intermediate child; returns the launcher's end of the sync
@@ -43,7 +48,8 @@ absl::StatusOr<std::pair<linux::SyncChannel, pid_t>> ForkWithSync(
     int preserve_fds);
 
 // clone3 with CLONE_PARENT | flags: returns the child pid in the caller, 0 in
-// the child.
-absl::StatusOr<pid_t> CloneParent(int flags);
+// the child. With cgroup_fd >= 0 the child starts in that cgroup2 directory
+// (CLONE_INTO_CGROUP).
+absl::StatusOr<pid_t> CloneParent(int flags, int cgroup_fd = -1);
 
 }  // namespace peapod::runtime

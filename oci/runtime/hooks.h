@@ -20,6 +20,12 @@ absl::Status RunHook(const oci::Hook& hook, const std::string& state_json);
 absl::Status RunHooks(const std::vector<oci::Hook>& hooks, const std::string& state_json,
                       const std::string& stage);
 
+// True if the spec has prestart or createRuntime hooks: the launcher runs
+// them while the init waits after its mounts.
+inline bool HasRuntimeHooks(const oci::Spec& spec) {
+  return !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();
+}
+
 // The OCI state JSON given to hooks.
 std::string HookState(const std::string& id, const std::string& status, int pid,
                       const std::string& bundle,

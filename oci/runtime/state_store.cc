@@ -83,7 +83,7 @@ absl::Status SaveState(const Options& opts, const StateRecord& rec) {
   json::Value ann = json::Object{};
   for (const auto& [k, val] : rec.annotations) ann.Set(k, val);
   v.Set("annotations", std::move(ann));
-  return linux::WriteFileAtomic(StateDir(opts, rec.id) + "/state.json", json::Write(v));
+  return linux::ReplaceFile(StateDir(opts, rec.id) + "/state.json", json::Write(v));
 }
 
 absl::StatusOr<StateRecord> LoadState(const Options& opts, const std::string& id) {
@@ -123,7 +123,7 @@ absl::StatusOr<StateRecord> LoadState(const Options& opts, const std::string& id
 }
 
 absl::Status SaveConfig(const Options& opts, const std::string& id, const oci::Spec& spec) {
-  return linux::WriteFileAtomic(StateDir(opts, id) + "/config.json", oci::SerializeSpec(spec));
+  return linux::ReplaceFile(StateDir(opts, id) + "/config.json", oci::SerializeSpec(spec));
 }
 
 absl::StatusOr<oci::Spec> LoadConfig(const Options& opts, const std::string& id) {
