@@ -1,16 +1,24 @@
-#!/bin/sh
+#!/bin/bash
 # Launcher benchmark: `pea run` vs `runc run` vs `crun run` of /bin/true in
-# the same busybox bundle, interleaved (pea, runc, crun, pea, ...), N rounds.
-# Prints per-runtime median wall time and peak RSS, and ratios to runc.
+# the same busybox bundle, interleaved (the order rotates every round so no
+# runtime always runs right after another), N rounds. Prints per-runtime
+# median and minimum wall time, median peak RSS, ratios, and a verdict
+# against issue 2's targets: pea median <= crun's and <= 0.3x runc's, pea
+# peak RSS <= crun's.
 #
 #   hack/bench/launcher.sh [-n N] [--pea PATH]
 #
+# Every launch runs as `/usr/bin/time -f %M <runtime> ...`; wall time is taken
+# around it in-process ($EPOCHREALTIME, no date fork), peak RSS is time's %M:
+# the largest max RSS of the runtime and every process it waited for.
+#
 # crun refuses this host's hybrid cgroups (a controller-less cgroup2 mount at
-# /sys/fs/cgroup/unified), so crun runs in a private mount namespace with that
-# mount removed: `unshare -m sh -c 'umount /sys/fs/cgroup/unified; crun ...'`.
-# The unshare+sh wrapper adds a few ms to crun's times; it is measured alone
-# (wrapper running /bin/true) and subtracted.
-set -eu
+# /sys/fs/cgroup/unified). It then runs in one private mount namespace with
+# that mount removed, entered per launch with `nsenter -m`; nsenter's own
+# cost (row "nsenter", nsenter + time running /bin/true minus time running
+# /bin/true) is subtracted from crun's wall times. RSS is measured inside
+# nsenter, so it is crun's own.
+set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 n=20
 pea="$here/build/oci/pea/pea"
@@ -24,59 +32,111 @@ done
 [ "$(id -u)" = 0 ] || { echo "launcher.sh: needs root" >&2; exit 1; }
 [ -x "$pea" ] || { echo "launcher.sh: $pea not built (cmake --build build)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "launcher.sh: /usr/bin/time missing (hack/setup.sh)" >&2; exit 1; }
+for tool in runc crun; do
+  command -v "$tool" >/dev/null || { echo "launcher.sh: $tool missing (hack/setup.sh)" >&2; exit 1; }
+done
 
 work=$(mktemp -d /tmp/peapod-bench-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+holder=""
+cleanup() {
+  if [ -n "$holder" ]; then kill "$holder" 2>/dev/null || true; wait "$holder" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
 "$here/hack/make-bundle.sh" --probe /nonexistent "$work/bundle" /bin/true >/dev/null
 mkdir -p "$work/root-pea" "$work/root-runc" "$work/root-crun"
 
 hybrid=no
 if grep -q " /sys/fs/cgroup/unified " /proc/self/mountinfo; then hybrid=yes; fi
+nsenter=()
+if [ "$hybrid" = yes ]; then
+  # A process holding a private mount namespace without the cgroup2 mount.
+  unshare -m --propagation private sh -c \
+    'umount /sys/fs/cgroup/unified && exec sleep 86400' </dev/null >/dev/null 2>&1 &
+  holder=$!
+  for _ in $(seq 100); do
+    grep -q " /sys/fs/cgroup/unified " "/proc/$holder/mountinfo" 2>/dev/null || break
+    sleep 0.05
+  done
+  if ! kill -0 "$holder" 2>/dev/null ||
+    grep -q " /sys/fs/cgroup/unified " "/proc/$holder/mountinfo"; then
+    echo "launcher.sh: could not unmount /sys/fs/cgroup/unified for crun" >&2
+    exit 1
+  fi
+  nsenter=(nsenter -t "$holder" -m)
+fi
 
-# Runs one launch; appends "<ms> <KiB>" to $work/<name>.dat.
+# now_us: the wall clock in microseconds, without forking.
+now_us() { local t=${EPOCHREALTIME/./}; echo $((10#$t)); }
+
+# launch <name> <tag>: one timed run; appends "<us> <KiB>" to $work/<name>.dat.
 launch() {
-  name=$1
-  id="bench-$name-$2"
+  local name=$1 id="bench-$1-$2" cmd
   case "$name" in
-    pea) set -- "$pea" --root "$work/root-pea" run -b "$work/bundle" "$id" ;;
-    runc) set -- runc --root "$work/root-runc" run -b "$work/bundle" "$id" ;;
-    crun)
-      if [ "$hybrid" = yes ]; then
-        set -- unshare -m sh -c "umount /sys/fs/cgroup/unified && exec crun --root $work/root-crun run -b $work/bundle $id"
-      else
-        set -- crun --root "$work/root-crun" run -b "$work/bundle" "$id"
-      fi ;;
-    wrap) set -- unshare -m sh -c "umount /sys/fs/cgroup/unified && exec /bin/true" ;;
+    pea) cmd=(/usr/bin/time -f %M -o "$work/rss" "$pea" --root "$work/root-pea" run -b "$work/bundle" "$id") ;;
+    runc) cmd=(/usr/bin/time -f %M -o "$work/rss" runc --root "$work/root-runc" run -b "$work/bundle" "$id") ;;
+    crun) cmd=("${nsenter[@]}" /usr/bin/time -f %M -o "$work/rss" crun --root "$work/root-crun" run -b "$work/bundle" "$id") ;;
+    true) cmd=(/usr/bin/time -f %M -o "$work/rss" /bin/true) ;;
+    nsenter) cmd=("${nsenter[@]}" /usr/bin/time -f %M -o "$work/rss" /bin/true) ;;
   esac
-  start=$(date +%s%N)
-  /usr/bin/time -f %M -o "$work/rss" "$@" >/dev/null 2>"$work/err" || {
+  local start end
+  start=$(now_us)
+  "${cmd[@]}" >/dev/null 2>"$work/err" </dev/null || {
     echo "launcher.sh: $name failed: $(cat "$work/err")" >&2; exit 1; }
-  end=$(date +%s%N)
-  echo "$(( (end - start) / 1000 )) $(tail -n1 "$work/rss")" >> "$work/$name.dat"
+  end=$(now_us)
+  echo "$((end - start)) $(tail -n1 "$work/rss")" >> "$work/$name.dat"
 }
 
-runtimes="pea runc crun"
-[ "$hybrid" = yes ] && runtimes="$runtimes wrap"
+runtimes=(pea runc crun)
+[ "$hybrid" = yes ] && runtimes+=(true nsenter)
 echo "launcher benchmark: $n interleaved rounds of '<runtime> run' of /bin/true (busybox bundle)"
-[ "$hybrid" = yes ] && echo "note: hybrid cgroups: crun runs as 'unshare -m sh -c \"umount /sys/fs/cgroup/unified; crun ...\"'; that wrapper's own cost (row 'wrap') is subtracted from crun"
-for r in $runtimes; do launch "$r" warmup; : > "$work/$r.dat"; done
-i=0
-while [ "$i" -lt "$n" ]; do
-  for r in $runtimes; do launch "$r" "$i"; done
-  i=$((i + 1))
+echo "pea: $pea"
+echo "runc: $(runc --version | head -n1), crun: $(crun --version | head -n1)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$hybrid" = yes ]; then
+  echo "note: hybrid cgroups: crun runs in a private mount namespace without /sys/fs/cgroup/unified"
+  echo "      (nsenter -m into it; nsenter's own cost, row 'nsenter', is subtracted from crun's times)"
+fi
+for r in "${runtimes[@]}"; do launch "$r" warmup; : > "$work/$r.dat"; done
+k=${#runtimes[@]}
+for ((i = 0; i < n; i++)); do
+  for ((j = 0; j < k; j++)); do launch "${runtimes[(i + j) % k]}" "$i"; done
 done
 
-# median of column $2 in file $1
-median() { sort -n -k"$2","$2" "$1" | awk -v c="$2" '{v[NR]=$c} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
-runc_us=$(median "$work/runc.dat" 1)
-runc_rss=$(median "$work/runc.dat" 2)
+# stat <file> <column> <median|min>
+stat() {
+  sort -n -k"$2","$2" "$1" | awk -v c="$2" -v w="$3" '{v[NR]=$c} END {
+    if (w == "min") print v[1]; else if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2 }'
+}
 wrap_us=0
-[ "$hybrid" = yes ] && wrap_us=$(median "$work/wrap.dat" 1)
-printf '%-6s %12s %10s %14s %10s\n' runtime "median ms" "vs runc" "peak RSS KiB" "vs runc"
-for r in $runtimes; do
-  us=$(median "$work/$r.dat" 1)
-  rss=$(median "$work/$r.dat" 2)
-  [ "$r" = crun ] && us=$(awk -v a="$us" -v b="$wrap_us" 'BEGIN {print a - b}')
-  awk -v r="$r" -v us="$us" -v ru="$runc_us" -v rss="$rss" -v rr="$runc_rss" 'BEGIN {
-    printf "%-6s %12.2f %9.2fx %14d %9.2fx\n", r, us / 1000, us / ru, rss, rss / rr }'
+if [ "$hybrid" = yes ]; then
+  wrap_us=$(awk -v a="$(stat "$work/nsenter.dat" 1 median)" -v b="$(stat "$work/true.dat" 1 median)" \
+    'BEGIN {print a - b}')
+fi
+declare -A med mn rss
+for r in "${runtimes[@]}"; do
+  med[$r]=$(stat "$work/$r.dat" 1 median)
+  mn[$r]=$(stat "$work/$r.dat" 1 min)
+  rss[$r]=$(stat "$work/$r.dat" 2 median)
+  if [ "$r" = crun ]; then
+    med[$r]=$(awk -v a="${med[$r]}" -v b="$wrap_us" 'BEGIN {print a - b}')
+    mn[$r]=$(awk -v a="${mn[$r]}" -v b="$wrap_us" 'BEGIN {print a - b}')
+  fi
 done
+printf '%-8s %10s %10s %9s %9s %14s %9s\n' runtime "median ms" "min ms" "vs runc" "vs crun" \
+  "peak RSS KiB" "vs crun"
+for r in "${runtimes[@]}"; do
+  awk -v r="$r" -v us="${med[$r]}" -v mn="${mn[$r]}" -v ru="${med[runc]}" -v cu="${med[crun]}" \
+    -v rss="${rss[$r]}" -v cr="${rss[crun]}" 'BEGIN {
+    printf "%-8s %10.2f %10.2f %8.2fx %8.2fx %14d %8.2fx\n", r, us / 1000, mn / 1000, us / ru,
+      us / cu, rss, rss / cr }'
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+awk -v p="${med[pea]}" -v r="${med[runc]}" -v c="${med[crun]}" -v pr="${rss[pea]}" \
+  -v cr="${rss[crun]}" 'BEGIN {
+  v = (p <= c) ? "MET" : "NOT MET"
+  printf "target pea median <= crun median:      %s (%.2f ms vs %.2f ms, %.2fx)\n", v, p/1000, c/1000, p/c
+  v = (p <= 0.3 * r) ? "MET" : "NOT MET"
+  printf "target pea median <= 0.3x runc median: %s (%.2fx of runc)\n", v, p/r
+  v = (pr <= cr) ? "MET" : "NOT MET"
+  printf "target pea peak RSS <= crun peak RSS:  %s (%d KiB vs %d KiB)\n", v, pr, cr }'
