@@ -132,6 +132,23 @@ TEST_F(LauncherTest, UserGroupsAndUmask) {
   EXPECT_EQ(Str(f, "CapEff"), "0000000000000000");  // non-root without ambient caps
 }
 
+TEST_F(LauncherTest, AmbientCapabilitiesNeedInheritable) {
+  // As runc 1.1: an ambient cap that is not inheritable is not raised, and
+  // that is no error; with inheritable it reaches a non-root process.
+  Bundle b;
+  b.spec.process->user.uid = 1000;
+  b.spec.process->user.gid = 1000;
+  b.spec.process->capabilities->ambient = {"CAP_KILL"};
+  json::Value f = RunProbe(b, "amb");
+  EXPECT_EQ(Str(f, "CapAmb"), "0000000000000000");
+  EXPECT_EQ(Str(f, "CapEff"), "0000000000000000");
+  b.spec.process->capabilities->inheritable = {"CAP_KILL"};
+  f = RunProbe(b, "amb2");
+  EXPECT_EQ(Str(f, "CapAmb"), "0000000000000020");
+  EXPECT_EQ(Str(f, "CapEff"), "0000000000000020");
+  EXPECT_EQ(Str(f, "CapInh"), "0000000000000020");
+}
+
 TEST_F(LauncherTest, MaskedAndReadonlyPaths) {
   // /proc/timer_list exists on every kernel this runs on (/proc/kcore may not).
   Bundle kcore({"peapod-probe", "read", "/proc/timer_list"});

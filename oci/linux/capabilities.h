@@ -34,7 +34,9 @@ int KernelLastCap();
 // and keep permitted caps across setuid (PR_SET_KEEPCAPS).
 absl::Status DropBounding(Syscall& sys, const CapabilityMasks& masks, int last_cap);
 // Step 2, after the uid change: capset of effective/permitted/inheritable,
-// then the ambient set raised cap by cap.
+// then the ambient set raised cap by cap: only caps also permitted and
+// inheritable (the kernel refuses others; runc 1.1 ignores that refusal, so
+// they are skipped, not errors).
 absl::Status ApplyCapabilities(Syscall& sys, const CapabilityMasks& masks, int last_cap);
 
 }  // namespace peapod::linux

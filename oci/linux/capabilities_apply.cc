@@ -115,8 +115,13 @@ absl::Status DropBounding(Syscall& sys, const CapabilityMasks& masks, int last_c
 absl::Status ApplyCapabilities(Syscall& sys, const CapabilityMasks& masks, int last_cap) {
   PEAPOD_RETURN_IF_ERROR(sys.Prctl(PR_SET_KEEPCAPS, 0));
   PEAPOD_RETURN_IF_ERROR(sys.Capset(CapSets{masks.effective, masks.permitted, masks.inheritable}));
+  // The kernel raises an ambient cap only if it is permitted and
+  // inheritable; runc (1.1) ignores its refusal for the others, so a spec
+  // with ambient but no inheritable caps runs there with none raised. Same
+  // here: only those the kernel accepts are raised.
+  uint64_t ambient = masks.ambient & masks.permitted & masks.inheritable;
   for (int cap = 0; cap <= last_cap && cap < 64; ++cap) {
-    if (!(masks.ambient & (uint64_t{1} << cap))) continue;
+    if (!(ambient & (uint64_t{1} << cap))) continue;
     absl::Status st =
         sys.Prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, static_cast<unsigned long>(cap));
     if (!st.ok()) return Annotate(st, "raise ambient capability " + CapabilityName(cap));

@@ -73,6 +73,23 @@ TEST(CapabilitiesTest, ApplyOrder) {
                                        "capset e=0x0 p=0x0 i=0x0"));
 }
 
+TEST(CapabilitiesTest, AmbientOnlyWhenPermittedAndInheritable) {
+  FakeSyscall sys;
+  oci::Capabilities caps;
+  caps.bounding = caps.effective = caps.permitted = {"CAP_CHOWN", "CAP_DAC_OVERRIDE"};
+  caps.inheritable = {"CAP_CHOWN", "CAP_FOWNER"};
+  caps.ambient = {"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER"};
+  absl::StatusOr<CapabilityMasks> m = ParseCapabilities(caps, 40);
+  ASSERT_TRUE(m.ok());
+  ASSERT_TRUE(ApplyCapabilities(sys, *m, 40).ok());
+  // As runc: CAP_DAC_OVERRIDE is not inheritable, CAP_FOWNER not permitted,
+  // so only CAP_CHOWN is raised, and the others are no error.
+  EXPECT_THAT(sys.calls(), ElementsAre(absl::StrCat("prctl ", PR_SET_KEEPCAPS, " 0 0"),
+                                       "capset e=0x3 p=0x3 i=0x9",
+                                       absl::StrCat("prctl ", PR_CAP_AMBIENT, " ",
+                                                    PR_CAP_AMBIENT_RAISE, " ", CAP_CHOWN)));
+}
+
 TEST(ProcessSetupTest, UserOrderAndValidation) {
   FakeSyscall sys;
   oci::User u;
