@@ -366,5 +366,35 @@ TEST_F(LifecycleTest, CreateThenStart) {
   EXPECT_THAT(rt_.RootEntries(), IsEmpty());
 }
 
+// The runtime's binary can't be overwritten from inside the container
+// through /proc/<pid>/exe: not through the created init (still the runtime,
+// blocked before exec), nor any other process the container can see.
+TEST_F(LifecycleTest, RuntimeBinaryNotWritableThroughProcExe) {
+  Bundle b({"peapod-probe", "sleep", "300"});
+  b.Save();
+  ProcResult c = rt_({"create", "-b", b.path(), "exe"});
+  ASSERT_EQ(c.status, 0) << c.err;
+  std::string runtime = RuntimePath();
+  if (runtime.find('/') == std::string::npos) {
+    runtime = RunProcess({"sh", "-c", "command -v " + runtime}).out;
+    while (!runtime.empty() && runtime.back() == '\n') runtime.pop_back();
+  }
+  std::string before = ReadFile(runtime);
+  ASSERT_FALSE(before.empty()) << runtime;
+  ProcResult r = rt_({"exec", "exe", "sh", "-c",
+                      "for p in /proc/[0-9]*; do"
+                      "  (echo x > $p/exe) 2>/dev/null && echo overwrote $p;"
+                      "  (echo x >> $p/exe) 2>/dev/null && echo appended $p;"
+                      "done; true"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.out, Not(HasSubstr("overwrote")));
+  EXPECT_THAT(r.out, Not(HasSubstr("appended")));
+  EXPECT_EQ(ReadFile(runtime), before);
+  absl::StatusOr<json::Value> state = rt_.State("exe");
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(Str(*state, "status"), "created");
+  ASSERT_EQ(rt_({"delete", "--force", "exe"}).status, 0);
+}
+
 }  // namespace
 }  // namespace peapod::integration
