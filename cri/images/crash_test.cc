@@ -89,14 +89,15 @@ class CrashTest : public ::testing::Test {
   std::string Ref() const { return registry_->host() + "/crash/app:v1"; }
 
   // Starts `peapod-image pull` with PEAPOD_FAILPOINT=failpoint (if any).
-  pid_t StartPull(const std::string& failpoint) {
+  pid_t StartPull(const std::string& failpoint) { return StartPull(failpoint, Ref()); }
+  pid_t StartPull(const std::string& failpoint, const std::string& ref) {
     pid_t pid = fork();
     if (pid == 0) {
       if (!failpoint.empty()) setenv("PEAPOD_FAILPOINT", failpoint.c_str(), 1);
       int null = open("/dev/null", O_WRONLY);
       dup2(null, 1);
       std::string bin = PeapodImage();
-      execl(bin.c_str(), "peapod-image", "--root", root_.c_str(), "pull", Ref().c_str(), nullptr);
+      execl(bin.c_str(), "peapod-image", "--root", root_.c_str(), "pull", ref.c_str(), nullptr);
       _exit(127);
     }
     return pid;
@@ -187,6 +188,43 @@ INSTANTIATE_TEST_SUITE_P(Steps, FailpointCrashTest,
                            }
                            return n;
                          });
+
+// A pull that moves a tag to a new image, killed after writing the new
+// record but before taking the tag off the old one: both records carry the
+// tag, and the next Open leaves it on the new image only.
+TEST_F(CrashTest, KilledWhileMovingATagKeepsItOnTheNewImage) {
+  TarBuilder a, b;
+  a.File("v", "1");
+  b.File("v", "2");
+  TestImage old_image = testing::BuildImage({a.Build(Compression::kGzip)}, {DigestOf(a.Build())});
+  TestImage new_image = testing::BuildImage({b.Build(Compression::kGzip)}, {DigestOf(b.Build())});
+  std::string ref = registry_->host() + "/crash/retag:latest";
+  ASSERT_EQ(registry_->Push("crash/retag", "latest", old_image), 201);
+  {
+    auto store = ImageStore::Open(root_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    Puller puller(**store, {});
+    ASSERT_TRUE(puller.Pull(ref).ok());
+  }
+  ASSERT_EQ(registry_->Push("crash/retag", "latest", new_image), 201);
+  pid_t pid = StartPull("store:record-written", ref);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
+  for (const TestImage* im : {&old_image, &new_image}) {
+    std::string record = ReadAll(root_ + "/images/" + DigestHex(im->config_digest) + ".json");
+    EXPECT_NE(record.find(ref), std::string::npos) << "the crash hit outside the window";
+  }
+  auto store = ImageStore::Open(root_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto got = (*store)->Resolve(ref);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->id, new_image.config_digest);
+  auto old = (*store)->Resolve(old_image.config_digest);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_TRUE(old->repo_tags.empty());
+  EXPECT_EQ((*store)->List().size(), 2u);
+}
 
 // SIGKILL from outside at moments spread over the pull: whatever it hit,
 // the same holds.

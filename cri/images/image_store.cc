@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -82,7 +83,8 @@ absl::Status ImageStore::Init() {
   if (mkdir(session.c_str(), 0700) != 0) return ErrnoStatus("mkdir " + session, errno);
   tmp_ = session;
   blobs_ = BlobStore(root_, tmp_);
-  return blobs_.Init();
+  if (absl::Status s = blobs_.Init(); !s.ok()) return s;
+  return RepairTags();
 }
 
 absl::StatusOr<FileLock> ImageStore::PullLease() {
@@ -167,20 +169,58 @@ absl::Status ImageStore::PutImage(const ImageRecord& image) {
   if (absl::Status s = ValidateDigest(image.id); !s.ok()) return s;
   auto lock = FileLock::Acquire(root_ + "/locks/records.lock");
   if (!lock.ok()) return lock.status();
+  std::vector<ImageRecord> all = List();
   ImageRecord merged = image;
-  for (ImageRecord& other : List()) {
-    if (other.id == image.id) {
-      for (const auto& t : other.repo_tags) AddUnique(merged.repo_tags, t);
-      for (const auto& d : other.repo_digests) AddUnique(merged.repo_digests, d);
-      continue;
-    }
+  for (const ImageRecord& same : all) {
+    if (same.id != image.id) continue;
+    for (const auto& t : same.repo_tags) AddUnique(merged.repo_tags, t);
+    for (const auto& d : same.repo_digests) AddUnique(merged.repo_digests, d);
+  }
+  // The new record first, then its tags leave their old images: a crash in
+  // between leaves a tag on two records, which the next Open repairs in
+  // favour of the newer one. (The other order could lose the tag.)
+  if (absl::Status s = WriteRecord(merged); !s.ok()) return s;
+  cri::Failpoint("store:record-written");
+  for (ImageRecord& other : all) {
+    if (other.id == image.id) continue;
     size_t before = other.repo_tags.size();
     std::erase_if(other.repo_tags,
                   [&](const std::string& t) { return Contains(image.repo_tags, t); });
     if (other.repo_tags.size() == before) continue;
-    if (absl::Status s = WriteRecord(other); !s.ok()) return s;  // the tag moved here
+    if (absl::Status s = WriteRecord(other); !s.ok()) return s;  // the tag moved away
   }
-  return WriteRecord(merged);
+  return absl::OkStatus();
+}
+
+// A tag on more than one record (a PutImage cut short) stays on the most
+// recently written record only.
+absl::Status ImageStore::RepairTags() {
+  auto lock = FileLock::Acquire(root_ + "/locks/records.lock");
+  if (!lock.ok()) return lock.status();
+  struct Dated {
+    struct timespec mtime;
+    ImageRecord record;
+  };
+  std::vector<Dated> records;
+  for (const std::string& name : ListDir(root_ + "/images")) {
+    std::string path = root_ + "/images/" + name;
+    struct stat st;
+    if (!absl::EndsWith(name, ".json") || stat(path.c_str(), &st) != 0) continue;
+    auto rec = LoadRecord(path);
+    if (rec.ok()) records.push_back({st.st_mtim, *std::move(rec)});
+  }
+  std::sort(records.begin(), records.end(), [](const Dated& a, const Dated& b) {
+    return std::tie(a.mtime.tv_sec, a.mtime.tv_nsec) > std::tie(b.mtime.tv_sec, b.mtime.tv_nsec);
+  });
+  std::set<std::string> seen;
+  for (Dated& d : records) {
+    size_t before = d.record.repo_tags.size();
+    std::erase_if(d.record.repo_tags, [&](const std::string& t) { return seen.count(t) > 0; });
+    for (const std::string& t : d.record.repo_tags) seen.insert(t);
+    if (d.record.repo_tags.size() == before) continue;
+    if (absl::Status s = WriteRecord(d.record); !s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ImageConfig> ImageStore::Config(const ImageRecord& image) const {

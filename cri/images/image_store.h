@@ -10,7 +10,8 @@
 //                            removed when a store is opened
 //
 // Every record and layer appears by rename, so a crash leaves either the old
-// or the new state plus garbage under tmp/.
+// or the new state plus garbage under tmp/ (and, cut short while a tag moves
+// between images, the tag on both records: Open keeps it on the newer one).
 #pragma once
 
 #include <cstdint>
@@ -111,6 +112,7 @@ class ImageStore {
   absl::StatusOr<ImageRecord> LoadRecord(const std::string& path) const;
   absl::Status WriteRecord(const ImageRecord& image);
   absl::Status CollectGarbage();
+  absl::Status RepairTags();
   std::vector<std::string> ContainerImages() const;
 
   std::string root_;
