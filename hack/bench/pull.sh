@@ -10,7 +10,7 @@ RUNS=${1:-5}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${PEAPOD_IMAGE:-}
 if [ -z "$BIN" ]; then
-  for b in "$SRC"/build/cri/images/peapod-image "$SRC"/build-images/cri/images/peapod-image; do
+  for b in "$SRC"/build/cri/images/peapod-image "$SRC"/build-*/cri/images/peapod-image; do
     [ -x "$b" ] && BIN=$b && break
   done
 fi
@@ -108,6 +108,8 @@ TOML
   rm -rf "$root"
 }
 
+# The machine may be shared: report its load, since it moves both figures.
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 : > "$W/peapod.txt"; : > "$W/ctr.txt"
 for i in $(seq "$RUNS"); do
   sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
@@ -121,3 +123,4 @@ PT=$(cut -d' ' -f1 "$W/peapod.txt" | median); PM=$(cut -d' ' -f2 "$W/peapod.txt"
 CT=$(cut -d' ' -f1 "$W/ctr.txt" | median); CM=$(cut -d' ' -f2 "$W/ctr.txt" | median)
 echo "median wall: peapod ${PT}s  containerd ${CT}s  speedup $(awk "BEGIN{printf \"%.2f\", $CT/$PT}")x"
 echo "median peak RSS: peapod $((PM / 1024)) MiB  containerd+ctr $((CM / 1024)) MiB"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
