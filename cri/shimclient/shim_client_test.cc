@@ -52,9 +52,6 @@ class ShimClientTest : public ::testing::Test {
     build_ = build;
     char tmpl[] = "/tmp/peapod-shimc-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    if (getenv("PEAPOD_SHIM_RUNTIME") == nullptr) {
-      setenv("PEAPOD_SHIM_RUNTIME", (build_ + "/oci/pea/pea").c_str(), 1);
-    }
     opts_.binary = build_ + "/shim/containerd-shim-peapod-v2";
     opts_.address = dir_ + "/peapod.sock";
     opts_.socket_dir = dir_ + "/s";
