@@ -1,0 +1,210 @@
+// RunPodSandbox: a pod is a record, a directory holding the infra bundle, a
+// shim, and the infra process the shim runs in the pod's new namespaces.
+//
+// Crash safety: the record is persisted NOTREADY before anything else exists
+// and turns READY only once the infra runs, so a peapodd killed at any step
+// comes back with a NOTREADY pod that Stop/Remove clean up (the shim's
+// address is recorded as soon as it is known, and also sits in the pod dir).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "cri/server/handlers.h"
+#include "cri/server/pod_network.h"
+#include "cri/server/pod_ops.h"
+#include "cri/server/translate.h"
+#include "cri/shimclient/shim_client.h"
+#include "cri/spec/container_spec.h"
+#include "cri/spec/from_cri.h"
+#include "cri/store/id.h"
+#include "cri/store/record_file.h"
+#include "cri/util/failpoint.h"
+#include "cri/util/str.h"
+#include "oci/spec/spec.h"
+
+namespace peapod::cri {
+namespace {
+
+namespace v1 = ::runtime::v1;
+namespace fs = std::filesystem;
+
+int64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+// An RFC 1123 host name the kernel accepts: at most 64 bytes of dot-separated
+// labels of letters, digits and inner hyphens.
+absl::Status CheckHostname(const std::string& h) {
+  auto bad = [&h](std::string_view why) {
+    return absl::InvalidArgumentError(Cat("hostname \"", h, "\": ", why));
+  };
+  if (h.size() > 64) return bad("longer than 64 bytes");
+  size_t start = 0;
+  while (start <= h.size()) {
+    size_t end = h.find('.', start);
+    if (end == std::string::npos) end = h.size();
+    std::string_view label(h.data() + start, end - start);
+    if (label.empty() || label.size() > 63) return bad("has an empty or over-long label");
+    if (label.front() == '-' || label.back() == '-') return bad("a label starts or ends with '-'");
+    for (char c : label) {
+      if (!isalnum(static_cast<unsigned char>(c)) && c != '-') {
+        return bad("may hold only letters, digits, '-' and '.'");
+      }
+    }
+    start = end + 1;
+  }
+  return absl::OkStatus();
+}
+
+// Checks what the spec builder does not: metadata, handler, hostname, paths.
+absl::Status CheckConfig(const v1::RunPodSandboxRequest& req) {
+  if (!req.has_config()) return absl::InvalidArgumentError("config: missing");
+  const v1::PodSandboxConfig& c = req.config();
+  if (!c.has_metadata()) return absl::InvalidArgumentError("config.metadata: missing");
+  for (auto [field, value] :
+       {std::pair{"name", &c.metadata().name()}, std::pair{"namespace", &c.metadata().namespace_()},
+        std::pair{"uid", &c.metadata().uid()}}) {
+    if (value->empty())
+      return absl::InvalidArgumentError(Cat("config.metadata.", field, ": empty"));
+  }
+  if (!req.runtime_handler().empty() && req.runtime_handler() != "peapod") {
+    return absl::InvalidArgumentError(Cat("runtime_handler \"", req.runtime_handler(),
+                                          "\": unknown (peapod serves \"\" and \"peapod\")"));
+  }
+  if (!c.hostname().empty()) {
+    if (absl::Status s = CheckHostname(c.hostname()); !s.ok()) return s;
+  }
+  if (!c.log_directory().empty() && c.log_directory()[0] != '/') {
+    return absl::InvalidArgumentError(
+        Cat("config.log_directory \"", c.log_directory(), "\": not an absolute path"));
+  }
+  return absl::OkStatus();
+}
+
+PodRecord NewRecord(const v1::RunPodSandboxRequest& req, const spec::PodInfo& pod) {
+  const v1::PodSandboxConfig& c = req.config();
+  PodRecord r;
+  r.id = pod.id;
+  r.metadata = PodMetadataFromProto(c.metadata());
+  r.state = PodState::kNotReady;
+  r.created_at = NowNs();
+  r.labels.insert(c.labels().begin(), c.labels().end());
+  r.annotations.insert(c.annotations().begin(), c.annotations().end());
+  r.runtime_handler = req.runtime_handler();
+  r.hostname = c.hostname();
+  r.log_directory = c.log_directory();
+  const v1::NamespaceOption& ns = c.linux().security_context().namespace_options();
+  r.network_mode = NamespaceModeFromProto(ns.network());
+  r.pid_mode = NamespaceModeFromProto(ns.pid());
+  r.ipc_mode = NamespaceModeFromProto(ns.ipc());
+  return r;
+}
+
+// The infra bundle in the pod dir: config.json and a root holding only the
+// mount points the spec needs (it is mounted read-only).
+absl::Status WriteInfraBundle(const std::string& dir, const oci::Spec& spec) {
+  std::error_code ec;
+  for (const char* sub : {"/rootfs/proc", "/rootfs/dev"}) {
+    fs::create_directories(dir + sub, ec);
+    if (ec) return absl::InternalError(Cat("mkdir ", dir, sub, ": ", ec.message()));
+  }
+  int fd = open((dir + "/rootfs/peapod-infra").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0555);
+  if (fd < 0) return absl::InternalError(Cat("create ", dir, "/rootfs/peapod-infra"));
+  close(fd);
+  return WriteFileAtomic(dir, "config.json", oci::SerializeSpec(spec));
+}
+
+}  // namespace
+
+absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
+                                 v1::RunPodSandboxResponse& resp) {
+  // 1. Validate everything before anything exists.
+  if (absl::Status s = CheckConfig(req); !s.ok()) return s;
+  if (absl::Status s = CheckPodNetworkConfig(req.config()); !s.ok()) return s;
+  absl::StatusOr<spec::PodInfo> pod = spec::PodInfoFromCri(req.config());
+  if (!pod.ok()) return pod.status();
+  pod->id = NewId();
+  const std::string dir = PodDir(d, pod->id);
+  absl::StatusOr<std::string> infra = FindBinary(d.config.infra_binary, "cri/infra");
+  if (!infra.ok()) return absl::FailedPreconditionError(Cat("infra: ", infra.status().message()));
+  spec::SandboxSpecInput in;
+  in.pod = *pod;
+  in.infra_binary = *infra;
+  in.rootfs_path = dir + "/rootfs";
+  absl::StatusOr<oci::Spec> infra_spec = spec::BuildSandboxSpec(in);
+  if (!infra_spec.ok()) return infra_spec.status();
+
+  // 2. The record, NOTREADY; it also reserves the pod's name.
+  Rollback undo(d.log);
+  PodRecord r = NewRecord(req, *pod);
+  if (absl::Status s = d.pods->Add(r); !s.ok()) return s;
+  undo.Push("remove pod record", [&d, id = r.id] { return d.pods->Remove(id); });
+  Failpoint("runp:record");
+
+  // 3. The pod dir and the infra bundle.
+  if (absl::Status s = EnsureDir(Cat(d.config.state_dir, "/pods")); !s.ok()) return s;
+  if (mkdir(dir.c_str(), 0700) != 0) {
+    return absl::InternalError(Cat("mkdir ", dir, ": ", strerror(errno)));
+  }
+  undo.Push("remove pod dir", [dir] {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    return ec ? absl::InternalError(Cat("remove ", dir, ": ", ec.message())) : absl::OkStatus();
+  });
+  if (absl::Status s = WriteInfraBundle(dir, *infra_spec); !s.ok()) return s;
+  Failpoint("runp:bundle");
+
+  // 4. The pod's shim; its address is recorded at once.
+  absl::StatusOr<std::string> address = ShimClient::StartShim(PodShimOptions(d), r.id, dir);
+  if (!address.ok()) return address.status();
+  r.shim_address = *address;
+  absl::StatusOr<std::unique_ptr<ShimClient>> shim = ShimClient::Connect(*address);
+  if (!shim.ok()) return shim.status();
+  std::shared_ptr<ShimClient> client = std::move(*shim);  // shared with the undo steps
+  undo.Push("shut the shim down", [client, id = r.id] { return client->Shutdown(id, true); });
+  if (absl::Status s = d.pods->Update(r); !s.ok()) return s;
+  Failpoint("runp:shim");
+
+  // 5. The infra process: created in the pod's new namespaces, then started.
+  task::CreateTaskRequest create;
+  create.set_id(r.id);
+  create.set_bundle(dir);
+  absl::StatusOr<uint32_t> pid = client->Create(create);
+  if (!pid.ok()) return pid.status();
+  undo.Push("delete the infra task", [client, id = r.id] {
+    (void)client->Kill(id, SIGKILL, true);
+    (void)client->Wait(id, "", std::chrono::seconds(10));
+    absl::StatusOr<ExitInfo> e = client->Delete(id);
+    return e.ok() || absl::IsNotFound(e.status()) ? absl::OkStatus() : e.status();
+  });
+  Failpoint("runp:created");
+  if (absl::StatusOr<uint32_t> s = client->Start(r.id); !s.ok()) return s.status();
+  Failpoint("runp:started");
+
+  // 6. Network and pod files (pod_network.h): the infra's netns pinned with
+  //    its loopback up, CNI ADD in it (r.ip, r.additional_ips; DEL and unpin
+  //    on `undo`), then /etc/hosts, /etc/resolv.conf and /etc/hostname in the
+  //    pod dir, removed with it.
+  if (absl::Status s = SetUpPodNetwork(d, r, req.config(), *pid, undo); !s.ok()) return s;
+  if (absl::Status s = WritePodFilesFor(r, req.config(), dir); !s.ok()) return s;
+
+  // 7. READY, persisted: from here on the pod is the caller's.
+  r.infra_pid = *pid;
+  if (r.network_mode != NamespaceMode::kNode && r.netns_path.empty()) {
+    r.netns_path = Cat("/proc/", *pid, "/ns/net");
+  }
+  r.state = PodState::kReady;
+  if (absl::Status s = d.pods->Update(r); !s.ok()) return s;
+  Failpoint("runp:ready");
+  undo.Dismiss();
+  d.log.Info(Cat("pod ", r.id, " (", RecordName(r), ") ready, infra pid ", *pid));
+  resp.set_pod_sandbox_id(r.id);
+  return absl::OkStatus();
+}
+
+}  // namespace peapod::cri
