@@ -199,8 +199,8 @@ TEST_F(ServerTest, StatusReportsRuntimeAndNetworkReadiness) {
 TEST_F(ServerTest, UnimplementedRpcsAnswerThroughTheEdge) {
   ASSERT_GT(StartDaemon(), 0) << ReadFile(dir_ + "/peapodd.log");
   grpc::ClientContext ctx;
-  v1::RunPodSandboxResponse resp;
-  grpc::Status s = Stub()->RunPodSandbox(&ctx, v1::RunPodSandboxRequest(), &resp);
+  v1::CheckpointContainerResponse resp;
+  grpc::Status s = Stub()->CheckpointContainer(&ctx, v1::CheckpointContainerRequest(), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   auto images = v1::ImageService::NewStub(
       grpc::CreateChannel("unix://" + socket_, grpc::InsecureChannelCredentials()));
@@ -212,7 +212,7 @@ TEST_F(ServerTest, UnimplementedRpcsAnswerThroughTheEdge) {
   }
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
   std::string log = ReadFile(dir_ + "/peapodd.log");
-  EXPECT_NE(log.find("/runtime.v1.RuntimeService/RunPodSandbox failed"), std::string::npos) << log;
+  EXPECT_NE(log.find("/runtime.v1.RuntimeService/CheckpointContainer failed"), std::string::npos) << log;
   EXPECT_NE(log.find("/runtime.v1.ImageService/StreamImages failed"), std::string::npos) << log;
 }
 
