@@ -212,7 +212,8 @@ TEST_F(ServerTest, UnimplementedRpcsAnswerThroughTheEdge) {
   }
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
   std::string log = ReadFile(dir_ + "/peapodd.log");
-  EXPECT_NE(log.find("/runtime.v1.RuntimeService/CheckpointContainer failed"), std::string::npos) << log;
+  EXPECT_NE(log.find("/runtime.v1.RuntimeService/CheckpointContainer failed"), std::string::npos)
+      << log;
   EXPECT_NE(log.find("/runtime.v1.ImageService/StreamImages failed"), std::string::npos) << log;
 }
 
