@@ -29,8 +29,7 @@ ttrpc::Handler Bind(TaskService* s, absl::StatusOr<Resp> (TaskService::*m)(const
   return [s, m](std::string_view payload) -> absl::StatusOr<std::string> {
     Req req;
     if (!req.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("undecodable ", Req::descriptor()->full_name()));
+      return absl::InvalidArgumentError(absl::StrCat("undecodable ", req.GetTypeName()));
     }
     absl::StatusOr<Resp> resp = (s->*m)(req);
     if (!resp.ok()) return resp.status();
