@@ -190,6 +190,10 @@ int CmdDelete(const Flags& f) {
     fprintf(stderr, "delete %s: %s\n", f.id.c_str(), s.ToString().c_str());  // a warning
   }
   if (absl::Status s = UnmountRootfs(bundle + "/rootfs"); !s.ok()) return Fail(s);
+  // The dead shim could not remove its socket; a live one of the group
+  // still answers on it and keeps it.
+  std::string socket = GroupSocketPath(SocketDir(), f.address, f.ns, GroupOf(bundle, f.id));
+  if (!CanConnect(socket)) unlink(socket.c_str());
   containerd::task::v2::DeleteResponse resp;
   resp.set_exit_status(128 + SIGKILL);
   SetTimestamp(Now(), resp.mutable_exited_at());

@@ -333,6 +333,44 @@ TEST_P(ShimIntegrationTest, OomKillIsPublishedAsTaskOOM) {
   ExpectNothingLeft();
 }
 
+TEST_P(ShimIntegrationTest, ContainerStartsWithDefaultSignalState) {
+  // The shim blocks SIGCHLD and ignores SIGPIPE; its containers must not.
+  Result r =
+      Ctr(std::string("run --rm ") + kRuntime + " " + kImage + " sig1 cat /proc/self/status");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("SigBlk:\t0000000000000000"), std::string::npos) << r.out;
+  // runc's Go init leaves signal 32 ignored; the library leaves nothing.
+  if (runtime_.empty()) {
+    EXPECT_NE(r.out.find("SigIgn:\t0000000000000000"), std::string::npos) << r.out;
+  }
+  ExpectNothingLeft();
+}
+
+TEST_P(ShimIntegrationTest, ShimKilledThenDeleteCleansUp) {
+  // containerd runs `containerd-shim-peapod-v2 delete` for a task whose shim
+  // died: the container, its runtime state and its mounts must go.
+  Result r = Ctr(std::string("run -d ") + kRuntime + " " + kImage + " dead1 sleep 4321");
+  ASSERT_EQ(r.code, 0) << r.out;
+  ASSERT_TRUE(AwaitStatus("dead1", "RUNNING"));
+  for (pid_t pid : ShimPids()) kill(pid, SIGKILL);
+  // containerd cleans up at once: the task goes away.
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = Ctr("task ls").out.find("dead1") == std::string::npos;
+    if (!gone) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(gone) << Ctr("task ls").out;
+  r = Ctr("container rm dead1");
+  EXPECT_EQ(r.code, 0) << r.out;
+  bool left = true;
+  for (int i = 0; i < 50 && left; ++i) {
+    left = Sh("pgrep -x -f 'sleep 4321'").code == 0;
+    if (left) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_FALSE(left) << "the container outlived its shim's delete";
+  ExpectNothingLeft();
+}
+
 INSTANTIATE_TEST_SUITE_P(InProcess, ShimIntegrationTest, ::testing::Values("library"));
 INSTANTIATE_TEST_SUITE_P(Exec, ShimIntegrationTest, ::testing::Values("runc"));
 
