@@ -3,6 +3,9 @@
 # side on a private containerd: wall time of `ctr run --rm <busybox> true`
 # (N runs each, interleaved) and the shim's memory with 1 and 5 containers.
 # Usage: hack/bench/shim.sh [BUILD_DIR] [N]   (root; needs containerd, ctr, runc)
+# The peapod shim runs containers with its in-process launcher unless
+# PEAPOD_SHIM_RUNTIME names a runc-compatible binary (exec mode), e.g.
+#   PEAPOD_SHIM_RUNTIME=runc hack/bench/shim.sh
 set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
@@ -55,6 +58,7 @@ for i in $(seq "$n"); do
   tp=$((tp + t1 - t0))
   tr=$((tr + t2 - t1))
 done
+echo "peapod shim runtime: ${PEAPOD_SHIM_RUNTIME:-in-process launcher}"
 echo "ctr run --rm true, mean of $n: peapod $((tp / n)) ms, runc-v2 $((tr / n)) ms," \
   "ratio peapod/runc $(awk "BEGIN{printf \"%.2f\", $tp/$tr}")"
 
