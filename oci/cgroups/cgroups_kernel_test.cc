@@ -3,9 +3,12 @@
 // also checks that nothing is left in any hierarchy.
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -154,6 +157,49 @@ TEST_F(CgroupTest, CreateApplyPidsDestroy) {
   EXPECT_TRUE(WIFSIGNALED(child.Wait()));
   for (const auto& [name, dir] : paths) EXPECT_FALSE(OpenDir(dir).ok()) << dir;
   EXPECT_TRUE(m->Destroy(true).ok());  // idempotent
+}
+
+TEST_F(CgroupTest, JoinHandlesPlaceANewProcessInEveryHierarchy) {
+  auto m = Make("join");
+  ASSERT_NE(m, nullptr);
+  ASSERT_TRUE(m->Create().ok());
+  absl::StatusOr<JoinHandles> handles = m->OpenJoinHandles();
+  ASSERT_TRUE(handles.ok()) << handles.status();
+  EXPECT_EQ(handles->v1_tasks.size(), host_.v1.size());
+  EXPECT_EQ(handles->v2_dir >= 0, !host_.unified.empty());
+  // As the launcher's init: born in the cgroup2 dir, then "0" into every
+  // v1 tasks file; it reports on a pipe and waits to be killed.
+  int ready[2];
+  ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
+  struct clone_args args = {};
+  args.exit_signal = SIGCHLD;
+  if (handles->v2_dir >= 0) {
+    args.flags = CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(handles->v2_dir);
+  }
+  long pid = syscall(SYS_clone3, &args, sizeof args);
+  ASSERT_GE(pid, 0) << strerror(errno);
+  if (pid == 0) {
+    char ok = JoinSelf(handles->v1_tasks).ok() ? '1' : '0';
+    if (write(ready[1], &ok, 1) != 1) _exit(1);
+    Sleepy();
+  }
+  close(ready[1]);
+  char ok = 0;
+  ASSERT_EQ(read(ready[0], &ok, 1), 1);
+  close(ready[0]);
+  EXPECT_EQ(ok, '1');
+  for (const auto& [name, dir] : m->Paths()) {
+    auto procs = ReadTrimmed(dir, "cgroup.procs");
+    ASSERT_TRUE(procs.ok()) << procs.status();
+    EXPECT_EQ(*procs, absl::StrCat(pid)) << name;
+  }
+  handles->Close();
+  EXPECT_TRUE(handles->v1_tasks.empty());
+  ASSERT_TRUE(m->Destroy(/*kill=*/true).ok());
+  int status = 0;
+  ASSERT_EQ(waitpid(static_cast<pid_t>(pid), &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status));
 }
 
 TEST_F(CgroupTest, OpenResolvesTheSamePaths) {

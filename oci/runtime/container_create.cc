@@ -103,22 +103,28 @@ oci::Resources WithDeviceDefaults(const oci::Spec& spec) {
   return res;
 }
 
-// The launcher's half of the handshake once the intermediate is running.
-absl::Status DriveInit(linux::SyncChannel& sync, pid_t intermediate, const oci::Spec& spec,
-                       const linux::NamespacePlan& ns, cgroups::Manager& cg, const std::string& id,
-                       const std::string& bundle, bool self_joined, Rollback& rb, pid_t* init_pid) {
-  // 1. The init's pid from the intermediate, which then exits.
-  absl::StatusOr<linux::SyncMessage> m = sync.Expect(SyncType::kChildPid);
-  WaitChild(intermediate).IgnoreError();
-  if (!m.ok()) return m.status();
-  pid_t pid = static_cast<pid_t>(m->value);
+// The launcher's half of the handshake once the init (or the intermediate)
+// is running.
+absl::Status DriveInit(SpawnedInit& spawned, const oci::Spec& spec, const linux::NamespacePlan& ns,
+                       cgroups::Manager& cg, const std::string& id, const std::string& bundle,
+                       bool self_joined, bool send_go, Rollback& rb, pid_t* init_pid) {
+  linux::SyncChannel& sync = spawned.sync;
+  // 1. The init's pid (from the intermediate, which then exits).
+  pid_t pid = spawned.init;
+  if (spawned.intermediate > 0) {
+    absl::StatusOr<linux::SyncMessage> m = sync.Expect(SyncType::kChildPid);
+    WaitChild(spawned.intermediate).IgnoreError();
+    if (!m.ok()) return m.status();
+    pid = static_cast<pid_t>(m->value);
+  }
   *init_pid = pid;
   rb.Push("kill init", [pid] {
     ::kill(pid, SIGKILL);
     return WaitChild(pid).status();
   });
   // 2. cgroups (the init joins them itself unless self_joined is false),
-  //    oom score, id maps; then let the init go on.
+  //    oom score, id maps; then let the init go on if it waits. When it
+  //    does not, all this runs while it mounts: it only execs after Start.
   PEAPOD_RETURN_IF_ERROR(cg.Set(WithDeviceDefaults(spec)));
   if (!self_joined) PEAPOD_RETURN_IF_ERROR(cg.Apply(pid));
   if (spec.process->oom_score_adj) {
@@ -128,7 +134,7 @@ absl::Status DriveInit(linux::SyncChannel& sync, pid_t intermediate, const oci::
     PEAPOD_RETURN_IF_ERROR(
         linux::WriteIdMaps(pid, spec.linux->uid_mappings, spec.linux->gid_mappings));
   }
-  PEAPOD_RETURN_IF_ERROR(sync.Send(SyncType::kGo));
+  if (send_go) PEAPOD_RETURN_IF_ERROR(sync.Send(SyncType::kGo));
   // 3. prestart and createRuntime hooks, in the runtime's namespaces (the
   //    init only stops for them when there are some).
   if (HasRuntimeHooks(spec)) {
@@ -207,11 +213,12 @@ absl::Status Create(const Options& opts, const CreateOptions& c) {
     params.cgroup_tasks_fds = join->v1_tasks;
     params.cgroup_dir_fd = join->v2_dir;
   }
-  PEAPOD_ASSIGN_OR_RETURN(auto spawned, SpawnInit(params));
+  params.wait_for_go = !join.ok() || (ns.new_flags & CLONE_NEWUSER);
+  PEAPOD_ASSIGN_OR_RETURN(SpawnedInit spawned, SpawnInit(params));
   if (join.ok()) join->Close();
   pid_t init_pid = 0;
-  PEAPOD_RETURN_IF_ERROR(DriveInit(spawned.first, spawned.second, spec, ns, *cg, c.id, bundle,
-                                   join.ok(), rb, &init_pid));
+  PEAPOD_RETURN_IF_ERROR(DriveInit(spawned, spec, ns, *cg, c.id, bundle, join.ok(),
+                                   spawned.wait_for_go, rb, &init_pid));
   // 5. The record later calls work from.
   StateRecord rec;
   rec.id = c.id;

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <functional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "oci/cgroups/manager.h"
 #include "oci/linux/errno_status.h"
@@ -29,19 +30,27 @@ using linux::SyncType;
 
 // The init: steps 1-9 build the container, then StartProcess blocks on the
 // exec fifo and execs the user's program.
-absl::Status InitMain(const InitParams& p, SyncChannel& sync) {
+absl::Status InitMain(const InitParams& p, bool born_in_cgroup, SyncChannel& sync) {
   const oci::Spec& spec = *p.spec;
   linux::Syscall& sys = linux::RealSyscall();
   int new_ns = p.namespaces->new_flags;
   // 1. No one in the container may ptrace us or open our /proc/<pid>/exe.
   PEAPOD_RETURN_IF_ERROR(sys.Prctl(PR_SET_DUMPABLE, 0));
   // 1a. Into the v1 cgroups by ourselves (we have one thread), while the
-  //     launcher writes the limits (see cgroups::JoinHandles).
+  //     launcher writes the limits (see cgroups::JoinHandles); into the
+  //     cgroup2 dir too if clone3 could not place us there.
   PEAPOD_RETURN_IF_ERROR(cgroups::JoinSelf(p.cgroup_tasks_fds));
+  if (p.cgroup_dir_fd >= 0 && !born_in_cgroup) {
+    linux::UniqueFd procs(::openat(p.cgroup_dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
+    if (!procs || ::write(procs.get(), "0", 1) != 1) {
+      return linux::ErrnoStatus("join the cgroup2 dir");
+    }
+  }
   for (int fd : p.cgroup_tasks_fds) ::close(fd);
   if (p.cgroup_dir_fd >= 0) ::close(p.cgroup_dir_fd);
-  // 2. Wait for the launcher: cgroups joined, id maps written.
-  PEAPOD_RETURN_IF_ERROR(sync.Expect(SyncType::kGo).status());
+  // 2. Wait for the launcher only when it must act first: id maps written
+  //    (user namespace), or the cgroups joined for us (no JoinHandles).
+  if (p.wait_for_go) PEAPOD_RETURN_IF_ERROR(sync.Expect(SyncType::kGo).status());
   if (new_ns & CLONE_NEWUSER) {
     PEAPOD_RETURN_IF_ERROR(sys.Setgid(0));
     PEAPOD_RETURN_IF_ERROR(sys.Setuid(0));
@@ -107,44 +116,50 @@ absl::Status IntermediateMain(const InitParams& p, SyncChannel& sync) {
     PEAPOD_RETURN_IF_ERROR(linux::UnshareTime(sys, offsets));
   }
   int flags = ns.new_flags & ~(CLONE_NEWTIME | CLONE_NEWCGROUP);
-  // The init is born in the cgroup2 dir. Where the kernel refuses that (a
-  // joined cgroup namespace not containing it), it is moved by pid.
-  absl::StatusOr<pid_t> pid = CloneParent(flags, p.cgroup_dir_fd);
-  bool move_by_pid = false;
-  if (!pid.ok() && p.cgroup_dir_fd >= 0) {
-    pid = CloneParent(flags);
-    move_by_pid = true;
-  }
-  if (!pid.ok()) return pid.status();
-  if (*pid == 0) {
-    absl::Status st = InitMain(p, sync);
+  bool born_in_cgroup = false;
+  PEAPOD_ASSIGN_OR_RETURN(pid_t pid,
+                          CloneInit(CLONE_PARENT | flags, p.cgroup_dir_fd, &born_in_cgroup));
+  if (pid == 0) {
+    absl::Status st = InitMain(p, born_in_cgroup, sync);
     if (!st.ok()) sync.SendError(st).IgnoreError();
     _exit(1);
   }
-  if (move_by_pid) {
-    linux::UniqueFd procs(::openat(p.cgroup_dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
-    std::string text = std::to_string(*pid);
-    if (!procs || ::write(procs.get(), text.data(), text.size()) < 0) {
-      absl::Status st = linux::ErrnoStatus("move the init into its cgroup2 dir");
-      ::kill(*pid, SIGKILL);
-      return st;
-    }
-  }
-  return sync.Send(SyncType::kChildPid, *pid);
+  return sync.Send(SyncType::kChildPid, pid);
+}
+
+// True if the calling process has one thread. Only then may the init be
+// cloned straight from it: clone3 runs no fork handlers, so another
+// thread's malloc or stdio lock could stay held in the child forever.
+bool SingleThreaded() {
+  absl::StatusOr<std::string> status = linux::ReadWholeFile("/proc/self/status");
+  return status.ok() && absl::StrContains(*status, "\nThreads:\t1\n");
 }
 
 }  // namespace
 
-absl::StatusOr<pid_t> CloneParent(int flags, int cgroup_fd) {
+absl::StatusOr<pid_t> CloneParent(int flags) {
+  bool unused = false;
+  return CloneInit(CLONE_PARENT | flags, -1, &unused);
+}
+
+absl::StatusOr<pid_t> CloneInit(int flags, int cgroup_fd, bool* in_cgroup) {
   struct clone_args args = {};
-  args.flags = static_cast<uint64_t>(CLONE_PARENT | flags);
+  args.flags = static_cast<uint64_t>(flags);
+  // CLONE_PARENT: the caller's own exit signal is used.
+  args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
+  *in_cgroup = false;
+  long pid = -1;
   if (cgroup_fd >= 0) {
-    args.flags |= CLONE_INTO_CGROUP;
-    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    struct clone_args into = args;
+    into.flags |= CLONE_INTO_CGROUP;
+    into.cgroup = static_cast<uint64_t>(cgroup_fd);
+    pid = ::syscall(SYS_clone3, &into, sizeof into);
+    // The kernel refuses when our cgroup namespace does not hold that dir.
+    *in_cgroup = pid >= 0;
   }
-  args.exit_signal = 0;  // CLONE_PARENT: the caller's own exit signal is used
-  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0) pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0) return linux::ErrnoStatus(absl::StrCat("clone3 0x", absl::Hex(flags)));
+  if (pid == 0) return 0;
   return static_cast<pid_t>(pid);
 }
 
@@ -170,17 +185,51 @@ absl::StatusOr<std::pair<SyncChannel, pid_t>> ForkWithSync(
   return std::make_pair(std::move(parent), pid);
 }
 
-absl::StatusOr<std::pair<SyncChannel, pid_t>> SpawnInit(const InitParams& params) {
+absl::StatusOr<SpawnedInit> SpawnInit(const InitParams& params) {
   InitParams p = params;
   std::vector<int*> fds = {&p.console_fd, &p.exec_fifo_fd, &p.cgroup_dir_fd};
   for (int& fd : p.cgroup_tasks_fds) fds.push_back(&fd);
   // stdio fds may sit in the preserved range too: move them first.
   for (int& fd : p.stdio) fds.push_back(&fd);
+  const linux::NamespacePlan& ns = *p.namespaces;
+  SpawnedInit out;
+  // 1. Nothing to join and no time namespace: the init is cloned straight
+  //    from us with its new namespaces, no intermediate (one process less
+  //    to create, schedule and reap).
+  if (ns.joins.empty() && !(ns.new_flags & CLONE_NEWTIME) && SingleThreaded()) {
+    PEAPOD_ASSIGN_OR_RETURN(auto pair, SyncChannel::Pair());
+    auto& [parent, child] = pair;
+    bool born_in_cgroup = false;
+    PEAPOD_ASSIGN_OR_RETURN(
+        pid_t pid, CloneInit(ns.new_flags & ~CLONE_NEWCGROUP, p.cgroup_dir_fd, &born_in_cgroup));
+    if (pid == 0) {
+      parent.Close();
+      int sync_fd = child.owned_fd().Release();
+      fds.push_back(&sync_fd);
+      absl::Status st = linux::MoveFdsAbove(fds, 3 + std::max(p.preserve_fds, 0));
+      SyncChannel moved{linux::UniqueFd(sync_fd)};
+      if (st.ok()) st = SetupStdio(p.stdio);
+      if (st.ok()) st = InitMain(p, born_in_cgroup, moved);
+      if (!st.ok()) moved.SendError(st).IgnoreError();
+      _exit(1);
+    }
+    child.Close();
+    out.sync = std::move(parent);
+    out.init = pid;
+    out.wait_for_go = p.wait_for_go;
+    return out;
+  }
+  // 2. Otherwise an intermediate joins and unshares, then clones the init.
+  //    Both share the channel: the init waits for kGo, sent after kChildPid.
+  p.wait_for_go = true;
   auto body = [&p](SyncChannel& sync) -> absl::Status {
     PEAPOD_RETURN_IF_ERROR(SetupStdio(p.stdio));
     return IntermediateMain(p, sync);
   };
-  return ForkWithSync(body, fds, p.preserve_fds);
+  PEAPOD_ASSIGN_OR_RETURN(auto forked, ForkWithSync(body, fds, p.preserve_fds));
+  out.sync = std::move(forked.first);
+  out.intermediate = forked.second;
+  return out;
 }
 
 }  // namespace peapod::runtime

@@ -33,12 +33,27 @@ struct InitParams {
   // cgroup2 dir and writes itself into every v1 `tasks` file.
   std::vector<int> cgroup_tasks_fds;
   int cgroup_dir_fd = -1;
+  // The init waits for kGo before its mounts: needed when the launcher must
+  // write id maps (user namespace) or move it into the cgroup by pid.
+  bool wait_for_go = true;
 };
 
-// Forks the intermediate child; returns the launcher's end of the sync
-// channel and the intermediate's pid (to reap). The first message on the
-// channel is kChildPid (the init's pid) or kError.
-absl::StatusOr<std::pair<linux::SyncChannel, pid_t>> SpawnInit(const InitParams& params);
+// A spawned init: either cloned directly (init > 0, intermediate 0), or
+// through an intermediate to reap whose first message is kChildPid.
+struct SpawnedInit {
+  linux::SyncChannel sync;
+  pid_t intermediate = 0;
+  pid_t init = 0;
+  // The init waits for kGo: InitParams::wait_for_go, or always behind an
+  // intermediate (the init must not speak before kChildPid is sent).
+  bool wait_for_go = true;
+};
+
+// Starts the init: cloned directly when it joins no namespace by path and
+// needs no time namespace (and we are single-threaded), else through an
+// intermediate child whose first message on the channel is kChildPid (the
+// init's pid) or kError.
+absl::StatusOr<SpawnedInit> SpawnInit(const InitParams& params);
 
 // Forks a child that runs `body` with the child's end of a fresh sync
 // channel and reports a failure as kError; returns the parent's end and the
@@ -48,8 +63,12 @@ absl::StatusOr<std::pair<linux::SyncChannel, pid_t>> ForkWithSync(
     int preserve_fds);
 
 // clone3 with CLONE_PARENT | flags: returns the child pid in the caller, 0 in
-// the child. With cgroup_fd >= 0 the child starts in that cgroup2 directory
-// (CLONE_INTO_CGROUP).
-absl::StatusOr<pid_t> CloneParent(int flags, int cgroup_fd = -1);
+// the child.
+absl::StatusOr<pid_t> CloneParent(int flags);
+
+// clone3 with `flags` (exit signal SIGCHLD unless CLONE_PARENT); with
+// cgroup_fd >= 0 the child is first tried into that cgroup2 directory
+// (CLONE_INTO_CGROUP), and *in_cgroup says whether the kernel took it.
+absl::StatusOr<pid_t> CloneInit(int flags, int cgroup_fd, bool* in_cgroup);
 
 }  // namespace peapod::runtime
