@@ -1,51 +1,18 @@
 #include "oci/pea/log.h"
 
-#include <fcntl.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "absl/strings/str_cat.h"
-#include "oci/spec/json.h"
+#include "oci/runtime/log.h"
 
 namespace peapod::pea {
-namespace {
-
-std::string NowRfc3339() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm utc;
-  gmtime_r(&ts.tv_sec, &utc);
-  char buf[64];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buf;
-}
-
-// logrus quotes text values that are not plain words.
-std::string QuoteText(std::string_view s) { return json::Write(json::Value(std::string(s))); }
-
-}  // namespace
 
 std::string FormatLogRecord(bool json, std::string_view level, std::string_view message,
                             std::string_view time) {
-  if (json) {
-    json::Object o = {
-        {"level", json::Value(level)}, {"msg", json::Value(message)}, {"time", json::Value(time)}};
-    return json::Write(json::Value(std::move(o))) + "\n";
-  }
-  return absl::StrCat("time=\"", std::string(time), "\" level=", std::string(level),
-                      " msg=", QuoteText(message), "\n");
+  return runtime::FormatLogRecord(json, level, message, time);
 }
 
 void WriteLog(const LogTarget& log, std::string_view level, std::string_view message) {
   if (log.path.empty()) return;
   if (level == "debug" && !log.debug) return;
-  int fd = open(log.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return;
-  std::string record = FormatLogRecord(log.json, level, message, NowRfc3339());
-  // One write, so concurrent writers (pea and its container's init) never interleave a line.
-  ssize_t n = write(fd, record.data(), record.size());
-  (void)n;
-  close(fd);
+  runtime::AppendLogRecord(log.path, log.json, level, message);
 }
 
 }  // namespace peapod::pea

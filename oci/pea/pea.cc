@@ -116,6 +116,8 @@ int Main(std::span<const std::string> args, FILE* out, FILE* err, FILE* in) {
              .debug = global->Bool("debug")};
   ctx.options.root = global->Value("root", "/run/pea");
   ctx.options.debug = global->Bool("debug");
+  ctx.options.log = ctx.log.path;
+  ctx.options.log_json = ctx.log.json;
   if (global->Bool("version")) {
     fprintf(out, "pea version 0.1.0\nspec: %s\n", std::string(oci::kOciVersion).c_str());
     return 0;

@@ -1,11 +1,10 @@
 // Kill and Delete.
 #include <signal.h>
 
-#include <cstdio>
-
 #include "absl/strings/str_cat.h"
 #include "oci/runtime/container_status.h"
 #include "oci/runtime/hooks.h"
+#include "oci/runtime/log.h"
 #include "oci/runtime/process_util.h"
 #include "oci/runtime/runtime.h"
 
@@ -58,7 +57,7 @@ absl::Status Delete(const Options& opts, const std::string& id, bool force) {
   if (spec.ok() && !spec->hooks.poststop.empty()) {
     std::string state = HookState(id, "stopped", 0, rec.bundle, rec.annotations);
     absl::Status hs = RunHooks(spec->hooks.poststop, state, "poststop hook");
-    if (!hs.ok()) fprintf(stderr, "pea: %s\n", std::string(hs.message()).c_str());
+    if (!hs.ok()) LogWarning(opts, hs.message());
   }
   return RemoveStateDir(opts, id);
 }

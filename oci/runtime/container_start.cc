@@ -3,11 +3,10 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include <cstdio>
-
 #include "absl/strings/str_cat.h"
 #include "oci/linux/errno_status.h"
 #include "oci/runtime/hooks.h"
+#include "oci/runtime/log.h"
 #include "oci/runtime/process_util.h"
 #include "oci/runtime/runtime.h"
 #include "oci/runtime/state_store.h"
@@ -55,7 +54,7 @@ absl::Status Start(const Options& opts, const std::string& id) {
   if (spec.ok() && !spec->hooks.poststart.empty()) {
     std::string state = HookState(id, "running", rec.init_pid, rec.bundle, rec.annotations);
     absl::Status st = RunHooks(spec->hooks.poststart, state, "poststart hook");
-    if (!st.ok()) fprintf(stderr, "pea: %s\n", std::string(st.message()).c_str());
+    if (!st.ok()) LogWarning(opts, st.message());
   }
   return absl::OkStatus();
 }

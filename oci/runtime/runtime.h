@@ -33,6 +33,11 @@ struct Options {
   std::string root = "/run/pea";
   bool systemd_cgroup = false;  // not supported: Create fails with a clear error
   bool debug = false;
+  // Warnings that do not fail a call (a failed poststart or poststop hook)
+  // are appended here in runc's log format (pea: --log, --log-format);
+  // "" = stderr.
+  std::string log;
+  bool log_json = false;
 };
 
 struct CreateOptions {

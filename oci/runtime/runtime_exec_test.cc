@@ -172,6 +172,27 @@ TEST_F(ExecTest, HooksGetStateAndFailingHookLeavesNothing) {
   EXPECT_FALSE(std::filesystem::exists("/sys/fs/cgroup/pids/pea/" + id_));
 }
 
+TEST_F(ExecTest, FailedPoststartAndPoststopHooksAreLoggedWarnings) {
+  oci::Hook fail;
+  fail.path = "/bin/sh";
+  fail.args = {"sh", "-c", "echo nope >&2; exit 4"};
+  bundle_.spec().hooks.poststart = {fail};
+  bundle_.spec().hooks.poststop = {fail};
+  opts_.log = bundle_.dir() + "/pea.log";
+  opts_.log_json = true;
+  // Neither failure fails its call (runtime-spec: log a warning).
+  ASSERT_TRUE(CreateSleeper(true).ok());
+  ASSERT_TRUE(Delete(opts_, id_, true).ok());
+  std::ifstream in(opts_.log);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[0], HasSubstr("\"level\":\"warning\""));
+  EXPECT_THAT(lines[0], HasSubstr("poststart hook"));
+  EXPECT_THAT(lines[0], HasSubstr("exited with status 4: nope"));
+  EXPECT_THAT(lines[1], HasSubstr("poststop hook"));
+}
+
 TEST_F(ExecTest, HookTimeoutKillsIt) {
   oci::Hook slow;
   slow.path = "/bin/sleep";
