@@ -23,7 +23,8 @@ cleanup() {
   done
   [ -n "$cpid" ] && kill "$cpid" 2>/dev/null && wait "$cpid" 2>/dev/null || true
   grep -o " $dir[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  rm -rf "$dir"
+  # containerd may still be finishing writes: retry
+  for _ in 1 2 3 4 5; do rm -rf "$dir" 2>/dev/null && break; sleep 0.5; done
 }
 trap cleanup EXIT
 ctr_() { ctr --address "$dir/c.sock" -n bench "$@"; }
