@@ -6,7 +6,9 @@
 #include <chrono>
 #include <memory>
 
+#include "cri/server/container_ops.h"
 #include "cri/server/daemon.h"
+#include "cri/server/pod_ops.h"
 #include "cri/server/rpc_edge.h"
 #include "cri/server/services.h"
 #include "cri/server/socket_claim.h"
@@ -99,7 +101,12 @@ int RunDaemon(Config config) {
     server->Shutdown();
     return 1;
   }
-  // 4. Serve. Reconnecting to running shims will happen before this point.
+  // 4. Pods: each READY pod's shim and infra are checked (peapodd is not
+  // their parent: they ran on while it was down); gone ones turn NOTREADY.
+  if (absl::Status s = RecoverPods(d); !s.ok()) log.Warn(s.ToString());
+  // Containers: state from their shims; leftovers of an interrupted create go.
+  if (absl::Status s = RecoverContainers(d); !s.ok()) log.Warn(s.ToString());
+  // 5. Serve.
   d.ready = true;
   log.Info(Cat("peapodd ", PeapodVersion(), " serving CRI on unix://", d.config.socket_path));
   int sig = 0;

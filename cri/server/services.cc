@@ -18,23 +18,25 @@ grpc::Status RuntimeService::Version(grpc::ServerContext*, const v1::VersionRequ
                    [&] { return HandleVersion(daemon_, *req, *resp); });
 }
 
-grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext*, const v1::RunPodSandboxRequest*,
-                                           v1::RunPodSandboxResponse*) {
+grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext*,
+                                           const v1::RunPodSandboxRequest* req,
+                                           v1::RunPodSandboxResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/RunPodSandbox", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("RunPodSandbox"); });
+                   [&] { return HandleRunPodSandbox(daemon_, *req, *resp); });
 }
 
-grpc::Status RuntimeService::StopPodSandbox(grpc::ServerContext*, const v1::StopPodSandboxRequest*,
-                                            v1::StopPodSandboxResponse*) {
+grpc::Status RuntimeService::StopPodSandbox(grpc::ServerContext*,
+                                            const v1::StopPodSandboxRequest* req,
+                                            v1::StopPodSandboxResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/StopPodSandbox", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("StopPodSandbox"); });
+                   [&] { return HandleStopPodSandbox(daemon_, *req, *resp); });
 }
 
 grpc::Status RuntimeService::RemovePodSandbox(grpc::ServerContext*,
-                                              const v1::RemovePodSandboxRequest*,
-                                              v1::RemovePodSandboxResponse*) {
+                                              const v1::RemovePodSandboxRequest* req,
+                                              v1::RemovePodSandboxResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/RemovePodSandbox", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("RemovePodSandbox"); });
+                   [&] { return HandleRemovePodSandbox(daemon_, *req, *resp); });
 }
 
 grpc::Status RuntimeService::PodSandboxStatus(grpc::ServerContext*,
@@ -59,29 +61,31 @@ grpc::Status RuntimeService::StreamPodSandboxes(
 }
 
 grpc::Status RuntimeService::CreateContainer(grpc::ServerContext*,
-                                             const v1::CreateContainerRequest*,
-                                             v1::CreateContainerResponse*) {
+                                             const v1::CreateContainerRequest* req,
+                                             v1::CreateContainerResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/CreateContainer", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("CreateContainer"); });
+                   [&] { return HandleCreateContainer(daemon_, *req, *resp); });
 }
 
-grpc::Status RuntimeService::StartContainer(grpc::ServerContext*, const v1::StartContainerRequest*,
-                                            v1::StartContainerResponse*) {
+grpc::Status RuntimeService::StartContainer(grpc::ServerContext*,
+                                            const v1::StartContainerRequest* req,
+                                            v1::StartContainerResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/StartContainer", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("StartContainer"); });
+                   [&] { return HandleStartContainer(daemon_, *req, *resp); });
 }
 
-grpc::Status RuntimeService::StopContainer(grpc::ServerContext*, const v1::StopContainerRequest*,
-                                           v1::StopContainerResponse*) {
+grpc::Status RuntimeService::StopContainer(grpc::ServerContext*,
+                                           const v1::StopContainerRequest* req,
+                                           v1::StopContainerResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/StopContainer", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("StopContainer"); });
+                   [&] { return HandleStopContainer(daemon_, *req, *resp); });
 }
 
 grpc::Status RuntimeService::RemoveContainer(grpc::ServerContext*,
-                                             const v1::RemoveContainerRequest*,
-                                             v1::RemoveContainerResponse*) {
+                                             const v1::RemoveContainerRequest* req,
+                                             v1::RemoveContainerResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/RemoveContainer", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("RemoveContainer"); });
+                   [&] { return HandleRemoveContainer(daemon_, *req, *resp); });
 }
 
 grpc::Status RuntimeService::ListContainers(grpc::ServerContext*,
@@ -105,24 +109,24 @@ grpc::Status RuntimeService::ContainerStatus(grpc::ServerContext*,
                    [&] { return HandleContainerStatus(daemon_, *req, *resp); });
 }
 
-grpc::Status RuntimeService::UpdateContainerResources(grpc::ServerContext*,
-                                                      const v1::UpdateContainerResourcesRequest*,
-                                                      v1::UpdateContainerResourcesResponse*) {
+grpc::Status RuntimeService::UpdateContainerResources(
+    grpc::ServerContext*, const v1::UpdateContainerResourcesRequest* req,
+    v1::UpdateContainerResourcesResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/UpdateContainerResources", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("UpdateContainerResources"); });
+                   [&] { return HandleUpdateContainerResources(daemon_, *req, *resp); });
 }
 
 grpc::Status RuntimeService::ReopenContainerLog(grpc::ServerContext*,
-                                                const v1::ReopenContainerLogRequest*,
-                                                v1::ReopenContainerLogResponse*) {
+                                                const v1::ReopenContainerLogRequest* req,
+                                                v1::ReopenContainerLogResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/ReopenContainerLog", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("ReopenContainerLog"); });
+                   [&] { return HandleReopenContainerLog(daemon_, *req, *resp); });
 }
 
-grpc::Status RuntimeService::ExecSync(grpc::ServerContext*, const v1::ExecSyncRequest*,
-                                      v1::ExecSyncResponse*) {
+grpc::Status RuntimeService::ExecSync(grpc::ServerContext*, const v1::ExecSyncRequest* req,
+                                      v1::ExecSyncResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/ExecSync", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("ExecSync"); });
+                   [&] { return HandleExecSync(daemon_, *req, *resp); });
 }
 
 grpc::Status RuntimeService::Exec(grpc::ServerContext*, const v1::ExecRequest*, v1::ExecResponse*) {
@@ -142,17 +146,18 @@ grpc::Status RuntimeService::PortForward(grpc::ServerContext*, const v1::PortFor
                    [&] { return NotImplemented("PortForward"); });
 }
 
-grpc::Status RuntimeService::ContainerStats(grpc::ServerContext*, const v1::ContainerStatsRequest*,
-                                            v1::ContainerStatsResponse*) {
+grpc::Status RuntimeService::ContainerStats(grpc::ServerContext*,
+                                            const v1::ContainerStatsRequest* req,
+                                            v1::ContainerStatsResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/ContainerStats", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("ContainerStats"); });
+                   [&] { return HandleContainerStats(daemon_, *req, *resp); });
 }
 
 grpc::Status RuntimeService::ListContainerStats(grpc::ServerContext*,
-                                                const v1::ListContainerStatsRequest*,
-                                                v1::ListContainerStatsResponse*) {
+                                                const v1::ListContainerStatsRequest* req,
+                                                v1::ListContainerStatsResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/ListContainerStats", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("ListContainerStats"); });
+                   [&] { return HandleListContainerStats(daemon_, *req, *resp); });
 }
 
 grpc::Status RuntimeService::StreamContainerStats(
@@ -163,17 +168,17 @@ grpc::Status RuntimeService::StreamContainerStats(
 }
 
 grpc::Status RuntimeService::PodSandboxStats(grpc::ServerContext*,
-                                             const v1::PodSandboxStatsRequest*,
-                                             v1::PodSandboxStatsResponse*) {
+                                             const v1::PodSandboxStatsRequest* req,
+                                             v1::PodSandboxStatsResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/PodSandboxStats", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("PodSandboxStats"); });
+                   [&] { return HandlePodSandboxStats(daemon_, *req, *resp); });
 }
 
 grpc::Status RuntimeService::ListPodSandboxStats(grpc::ServerContext*,
-                                                 const v1::ListPodSandboxStatsRequest*,
-                                                 v1::ListPodSandboxStatsResponse*) {
+                                                 const v1::ListPodSandboxStatsRequest* req,
+                                                 v1::ListPodSandboxStatsResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/ListPodSandboxStats", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("ListPodSandboxStats"); });
+                   [&] { return HandleListPodSandboxStats(daemon_, *req, *resp); });
 }
 
 grpc::Status RuntimeService::StreamPodSandboxStats(
