@@ -1,4 +1,5 @@
 #include "cri/server/handlers.h"
+#include "cri/server/pod_ops.h"
 #include "cri/server/translate.h"
 
 namespace peapod::cri {
@@ -6,7 +7,10 @@ namespace peapod::cri {
 absl::Status HandleListPodSandbox(Daemon& d, const ::runtime::v1::ListPodSandboxRequest& req,
                                   ::runtime::v1::ListPodSandboxResponse& resp) {
   for (const PodRecord& p : d.pods->List()) {
-    if (PodMatches(p, req.filter())) PodToProto(p, *resp.add_items());
+    // The id filter first: no shim is asked about pods that are not listed.
+    if (!req.filter().id().empty() && !p.id.starts_with(req.filter().id())) continue;
+    PodRecord now = RefreshPod(d, p);
+    if (PodMatches(now, req.filter())) PodToProto(now, *resp.add_items());
   }
   return absl::OkStatus();
 }
