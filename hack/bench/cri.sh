@@ -2,14 +2,17 @@
 # CRI benchmark: the pod lifecycle against peapodd and against Debian's
 # containerd 1.6 CRI plugin with runc, side by side in one run.
 #
-#   hack/bench/cri.sh [-n ROUNDS] [--pods N] [--build DIR]
+#   hack/bench/cri.sh [-n ROUNDS] [--pods N] [--build DIR] [--cni]
 #
 # Both daemons run on private roots, state dirs and sockets under one temp
 # dir; a local docker-registry serves the two images the script builds:
 # busybox (from Debian's busybox-static) and a pause image for containerd made
 # from peapod's own infra binary. Neither daemon gets a CNI network: peapodd
 # has no CNI config (pods get a netns with loopback up), containerd gets a
-# loopback-only conflist (its CRI refuses pods without any).
+# loopback-only conflist (its CRI refuses pods without any). With --cni both
+# get the same bridge network instead (bridge + host-local + portmap, each
+# runtime on its own bridge and /24 so their address pools never meet; the
+# bridges and their iptables rules are removed at the end).
 #
 # cri-bench (hack/bench/cri_bench.cc) runs the steps interleaved (the order
 # rotates every round) and prints medians, p90s and ratios per step:
@@ -22,18 +25,21 @@
 # runc shims + pause processes (the containers' own sleeps are the same on
 # both and left out). PSS (proportional: shared pages split among sharers) and
 # RSS are both printed.
-# Targets (issue 5): runp >= 10x faster, create >= 3x faster, <= 2 MiB per pod.
+# Targets: issue 5 (no CNI): runp >= 10x faster, create >= 3x faster, <= 2 MiB
+# per pod; issue 6 (--cni): runp >= 3x faster.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 rounds=20
 pods=20
 build="$here/build"
+cni=no
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) rounds=$2; shift 2 ;;
     --pods) pods=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
-    *) echo "usage: $0 [-n ROUNDS] [--pods N] [--build DIR]" >&2; exit 2 ;;
+    --cni) cni=yes; shift ;;
+    *) echo "usage: $0 [-n ROUNDS] [--pods N] [--build DIR] [--cni]" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "cri.sh: needs root" >&2; exit 1; }
@@ -52,6 +58,10 @@ cleanup() {
   # Whatever a failed run left: shims, containers, mounts.
   pkill -f "$W/" 2>/dev/null || true
   grep -o "$W/[^ ]*" /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  if [ "$cni" = yes ]; then
+    # Pods are removed (CNI DEL) before this; the bridges stay behind otherwise.
+    for br in pbench0 pbench1; do ip link del "$br" 2>/dev/null || true; done
+  fi
   rm -rf "$W"
 }
 trap cleanup EXIT
@@ -117,8 +127,26 @@ push("bench/pause", [("pause", infra)], [], {"Entrypoint": ["/pause"]})
 PY
 image=127.0.0.1:$port/bench/busybox:latest
 
-# peapodd: no CNI config; images from the local registry over plain HTTP.
 mkdir -p "$W/peapod/cni" "$W/ctrd/cni"
+if [ "$cni" = yes ]; then
+  bridge_conf() {  # name bridge subnet data-dir
+    cat <<JSON
+{"cniVersion": "1.0.0", "name": "$1", "plugins": [
+  {"type": "bridge", "bridge": "$2", "isGateway": true, "ipMasq": true,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$3"}]], "dataDir": "$4",
+            "routes": [{"dst": "0.0.0.0/0"}]}},
+  {"type": "portmap", "capabilities": {"portMappings": true}}]}
+JSON
+  }
+  bridge_conf bench-peapod pbench0 10.90.0.0/24 "$W/peapod/ipam" > "$W/peapod/cni/10-bench.conflist"
+  bridge_conf bench-ctrd pbench1 10.91.0.0/24 "$W/ctrd/ipam" > "$W/ctrd/cni/10-bench.conflist"
+else
+  cat > "$W/ctrd/cni/10-lo.conflist" <<JSON
+{"cniVersion": "0.4.0", "name": "lo", "plugins": [{"type": "loopback"}]}
+JSON
+fi
+
+# peapodd: no CNI config unless --cni; images from the local registry over plain HTTP.
 cat > "$W/peapod/peapod.toml" <<TOML
 socket = "$W/peapod/peapod.sock"
 root = "$W/peapod/root"
@@ -136,9 +164,6 @@ PATH="$build/shim:$build/oci/pea:$PATH" "$build/cri/server/peapodd" --config "$W
 pids+=($!)
 
 # containerd 1.6 with its CRI plugin, runc, the pause image above.
-cat > "$W/ctrd/cni/10-lo.conflist" <<JSON
-{"cniVersion": "0.4.0", "name": "lo", "plugins": [{"type": "loopback"}]}
-JSON
 cat > "$W/ctrd/config.toml" <<TOML
 version = 2
 root = "$W/ctrd/root"
@@ -166,7 +191,7 @@ done
 sleep 1  # containerd's CRI plugin loads after its socket appears
 
 endpoints=(peapod="unix://$W/peapod/peapod.sock" containerd="unix://$W/ctrd/containerd.sock")
-echo "== lifecycle, $rounds rounds, interleaved (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "== lifecycle, $rounds rounds, interleaved, CNI bridge: $cni (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 "$build/hack/bench/cri-bench" --rounds "$rounds" --image "$image" "${endpoints[@]}"
 
 echo "== memory with $pods pods each"
