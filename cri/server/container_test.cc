@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -544,7 +545,10 @@ TEST_F(ContainerTest, BadInputsAreRejectedByName) {
   EXPECT_NE(s.error_message().find("ghost"), std::string::npos) << s.error_message();
   // A seccomp path without the localhost/ prefix (the deprecated field).
   c = Config("seccomp-path");
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
   c.mutable_linux()->mutable_security_context()->set_seccomp_profile_path("/etc/profile.json");
+#pragma GCC diagnostic pop
   EXPECT_EQ(Create(pod, c, &id).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   // Two containers of one name and attempt.
   ASSERT_TRUE(Create(pod, Config("twice"), &id).ok());
