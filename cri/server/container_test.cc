@@ -307,6 +307,11 @@ class ContainerTest : public ::testing::Test {
     v1::CreateContainerRequest req;
     req.set_pod_sandbox_id(pod.id);
     *req.mutable_config() = config;
+    // As a kubelet does: the container shares the pod's namespace choices.
+    auto* sc = req.mutable_config()->mutable_linux()->mutable_security_context();
+    if (!sc->has_namespace_options()) {
+      *sc->mutable_namespace_options() = pod.config.linux().security_context().namespace_options();
+    }
     *req.mutable_sandbox_config() = pod.config;
     v1::CreateContainerResponse resp;
     grpc::ClientContext ctx;
@@ -659,7 +664,7 @@ TEST_F(ContainerTest, SecurityContextSeenFromInside) {
     c = Config(confined ? "local" : "unconfined");
     sc = c.mutable_linux()->mutable_security_context();
     sc->mutable_capabilities()->add_add_capabilities("SYS_ADMIN");
-    sc->mutable_namespace_options()->set_network(v1::POD);
+    sc->mutable_namespace_options()->set_pid(v1::CONTAINER);
     if (confined) {
       sc->mutable_seccomp()->set_profile_type(v1::SecurityProfile::Localhost);
       sc->mutable_seccomp()->set_localhost_ref(profile);
