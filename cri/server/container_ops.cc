@@ -1,6 +1,6 @@
 // Stop, remove, refresh and recovery of one container; see container_ops.h.
-#include "cri/server/container_hooks.h"
 #include "cri/server/container_ops.h"
+#include "cri/server/container_hooks.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -169,13 +169,12 @@ absl::Status StopOneContainer(Daemon& d, const std::string& id, int64_t timeout_
   ShimClient& sc = **shim;
   // The preStop hook, if any, before the stop signal and within the same
   // timeout: what it uses is taken from the signal's grace period.
-  if (timeout_s > 0 && c->state == ContainerState::kRunning) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-    RunPreStopHook(d, *c, deadline);
-    timeout_s = std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(
-                                         deadline - std::chrono::steady_clock::now())
-                                         .count());
-  }
+  // The grace period is kept to the nanosecond: rounding it down to whole
+  // seconds after the hook cut a 2 s timeout to 1 s.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  if (timeout_s > 0 && c->state == ContainerState::kRunning) RunPreStopHook(d, *c, deadline);
+  auto grace = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      deadline - std::chrono::steady_clock::now());
   int sig = SIGTERM;
   if (std::optional<oci::Spec> spec = LoadBundleSpec(d, c->id)) {
     if (auto it = spec->annotations.find(kStopSignalAnnotation); it != spec->annotations.end()) {
@@ -183,11 +182,11 @@ absl::Status StopOneContainer(Daemon& d, const std::string& id, int64_t timeout_
     }
   }
   // A created container never ran its program: nothing to stop gracefully.
-  bool graceful = timeout_s > 0 && c->state == ContainerState::kRunning;
+  bool graceful = grace.count() > 0 && c->state == ContainerState::kRunning;
   absl::Status k = sc.Kill(c->id, graceful ? sig : SIGKILL, /*all=*/!graceful);
   if (!k.ok() && !absl::IsNotFound(k)) return k;
   if (graceful) {
-    absl::StatusOr<ExitInfo> w = sc.Wait(c->id, "", std::chrono::seconds(timeout_s));
+    absl::StatusOr<ExitInfo> w = sc.Wait(c->id, "", grace);
     if (!w.ok() && !absl::IsDeadlineExceeded(w.status())) return w.status();
     if (!w.ok()) {
       d.log.Info(Cat("container ", c->id, " did not stop within ", timeout_s, "s: SIGKILL"));

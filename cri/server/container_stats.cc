@@ -75,8 +75,12 @@ absl::Status FillStats(Daemon& d, const ContainerRecord& c, v1::ContainerStats& 
   v1::MemoryUsage& mem = *out.mutable_memory();
   mem.set_timestamp(now);
   // The working set, as the kubelet and cAdvisor count it: usage minus
-  // inactive file pages.
-  uint64_t inactive = Raw(*st, "total_inactive_file") + Raw(*st, "inactive_file");
+  // inactive file pages. v1's memory.stat has both inactive_file and its
+  // hierarchical total_inactive_file: take one, never their sum (that made
+  // the working set 0 on v1 hosts).
+  uint64_t inactive = st->memory.raw.count("total_inactive_file") != 0
+                          ? Raw(*st, "total_inactive_file")
+                          : Raw(*st, "inactive_file");
   uint64_t usage = st->memory.usage;
   mem.mutable_working_set_bytes()->set_value(usage > inactive ? usage - inactive : 0);
   mem.mutable_usage_bytes()->set_value(usage);

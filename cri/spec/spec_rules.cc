@@ -1,6 +1,8 @@
 #include "cri/spec/spec_rules.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -119,7 +121,22 @@ std::vector<std::string> AllCapabilities() {
   std::ifstream in("/proc/sys/kernel/cap_last_cap");
   int k = 0;
   if (in >> k && k >= 0 && k < last) last = k;
-  return std::vector<std::string>(kCapNames, kCapNames + last + 1);
+  // Only what peapodd itself may hand out: its bounding set (containerd does
+  // the same). A VM without CAP_SYS_RESOURCE would otherwise fail every
+  // privileged container at capset(2).
+  uint64_t bounding = ~uint64_t{0};
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("CapBnd:", 0) == 0) {
+      bounding = std::strtoull(line.c_str() + 7, nullptr, 16);
+      break;
+    }
+  }
+  std::vector<std::string> caps;
+  for (int i = 0; i <= last; ++i) {
+    if (i >= 64 || (bounding >> i) & 1) caps.emplace_back(kCapNames[i]);
+  }
+  return caps;
 }
 
 const std::vector<std::string>& DefaultMaskedPaths() {

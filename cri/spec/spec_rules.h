@@ -20,7 +20,8 @@ inline constexpr char kDefaultPath[] =
 
 // containerd's default capability set for unprivileged containers.
 const std::vector<std::string>& DefaultCapabilities();
-// Every capability this kernel knows (cap_last_cap), CAP_CHOWN first.
+// Every capability this kernel knows (cap_last_cap) and this process may
+// grant (its bounding set), CAP_CHOWN first.
 std::vector<std::string> AllCapabilities();
 // containerd's default linux.maskedPaths and linux.readonlyPaths.
 const std::vector<std::string>& DefaultMaskedPaths();
