@@ -46,7 +46,7 @@ struct CreateOptions {
   std::string pid_file;        // written with the container's init pid
   std::string console_socket;  // unix socket receiving the pty master (SCM_RIGHTS)
   bool no_pivot = false;
-  int preserve_fds = 0;        // fds 3..3+n-1 passed on, LISTEN_FDS set
+  int preserve_fds = 0;  // fds 3..3+n-1 passed on, LISTEN_FDS set
   // Stdio for the container's init. -1 = inherit the caller's 0/1/2.
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;
 };
