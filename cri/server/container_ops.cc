@@ -124,6 +124,12 @@ absl::StatusOr<std::unique_ptr<ShimClient>> ConnectPodShim(Daemon& d, const std:
 absl::StatusOr<ContainerRecord> RefreshContainer(Daemon& d, const std::string& id) {
   absl::StatusOr<ContainerRecord> c = d.containers->Get(id);
   if (!c.ok() || !Live(c->state)) return c;
+  absl::StatusOr<PodRecord> pod = d.pods->Get(c->pod_id);
+  if (pod.ok() && pod->shim_address.empty()) {
+    // The pod never got a shim (or lost it for good): nothing ran this container.
+    return RecordExit(d, *c, 255, 0,
+                      Cat("exit status lost: pod sandbox ", c->pod_id, " has no shim"));
+  }
   absl::StatusOr<std::unique_ptr<ShimClient>> shim = ConnectPodShim(d, c->pod_id);
   absl::StatusOr<task::StateResponse> st =
       shim.ok() ? (*shim)->State(c->id) : absl::StatusOr<task::StateResponse>(shim.status());
