@@ -16,11 +16,6 @@
 
 namespace peapod::images {
 
-void UniqueFd::Reset(int fd) {
-  if (fd_ >= 0) close(fd_);
-  fd_ = fd;
-}
-
 absl::Status ErrnoStatus(std::string_view what, int err) {
   std::string msg = absl::StrCat(std::string(what), ": ", strerror(err));
   switch (err) {

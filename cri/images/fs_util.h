@@ -10,33 +10,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "oci/linux/unique_fd.h"
 
 namespace peapod::images {
 
 // An owning file descriptor; closes on destruction.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept {
-    if (this != &o) Reset(std::exchange(o.fd_, -1));
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { Reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  // Gives up ownership.
-  int Release() { return std::exchange(fd_, -1); }
-  // Closes the current fd (if any) and owns `fd`.
-  void Reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
+using UniqueFd = linux::UniqueFd;
 
 // An error status carrying errno's text: "<what>: <strerror>".
 absl::Status ErrnoStatus(std::string_view what, int err);

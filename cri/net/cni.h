@@ -73,6 +73,9 @@ struct CniResult {
 
 // Parses a result of cniVersion 0.3.0, 0.3.1, 0.4.0 or 1.0.0. Errors name the
 // member that was wrong.
+// A cniVersion peapod reads results and configs of: 0.3.0, 0.3.1, 0.4.0, 1.0.0.
+bool CniVersionSupported(const std::string& version);
+
 absl::StatusOr<CniResult> ParseCniResult(std::string_view text);
 absl::StatusOr<CniResult> ParseCniResultJson(const json::Value& v);
 

@@ -12,10 +12,6 @@
 namespace peapod::cri {
 namespace {
 
-bool SupportedVersion(const std::string& v) {
-  return v == "0.3.0" || v == "0.3.1" || v == "0.4.0" || v == "1.0.0";
-}
-
 bool EndsWith(const std::string& s, std::string_view suffix) {
   return s.size() > suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -38,7 +34,7 @@ absl::Status CheckNameAndVersion(const json::Reader& r, std::string& name, std::
   if (name.find('/') != std::string::npos) return n.Error("network name contains '/'");
   PEAPOD_ASSIGN_OR_RETURN(json::Reader v, r.Require("cniVersion"));
   PEAPOD_ASSIGN_OR_RETURN(version, v.String());
-  if (!SupportedVersion(version)) {
+  if (!CniVersionSupported(version)) {
     return v.Error(
         Cat("unsupported cniVersion \"", version, "\" (supported: 0.3.0, 0.3.1, 0.4.0, 1.0.0)"));
   }

@@ -9,10 +9,6 @@
 namespace peapod::cri {
 namespace {
 
-bool SupportedVersion(const std::string& v) {
-  return v == "0.3.0" || v == "0.3.1" || v == "0.4.0" || v == "1.0.0";
-}
-
 bool ValidCidr(const std::string& s) {
   size_t slash = s.find('/');
   if (slash == std::string::npos) return false;
@@ -34,6 +30,10 @@ bool ValidCidr(const std::string& s) {
 }
 
 }  // namespace
+
+bool CniVersionSupported(const std::string& v) {
+  return v == "0.3.0" || v == "0.3.1" || v == "0.4.0" || v == "1.0.0";
+}
 
 std::string CniIp::Ip() const { return address.substr(0, address.find('/')); }
 
@@ -65,7 +65,7 @@ absl::StatusOr<CniResult> ParseCniResultJson(const json::Value& v) {
   res.raw = v;
   PEAPOD_ASSIGN_OR_RETURN(json::Reader ver, r.Require("cniVersion"));
   PEAPOD_ASSIGN_OR_RETURN(res.cni_version, ver.String());
-  if (!SupportedVersion(res.cni_version)) {
+  if (!CniVersionSupported(res.cni_version)) {
     return ver.Error(Cat("unsupported CNI result version \"", res.cni_version,
                          "\" (supported: 0.3.0, 0.3.1, 0.4.0, 1.0.0)"));
   }

@@ -20,6 +20,7 @@
 #include "cri/store/record_file.h"
 #include "cri/util/failpoint.h"
 #include "cri/util/str.h"
+#include "cri/util/time.h"
 
 namespace peapod::cri {
 namespace {
@@ -55,12 +56,6 @@ class CreateUndo {
   std::vector<std::pair<std::string, std::function<absl::Status()>>> steps_;
   bool done_ = false;
 };
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 absl::Status WithContext(const absl::Status& s, std::string_view what) {
   return absl::Status(s.code(), Cat(what, ": ", s.message()));

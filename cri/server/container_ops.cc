@@ -1,6 +1,7 @@
 // Stop, remove, refresh and recovery of one container; see container_ops.h.
 #include "cri/server/container_ops.h"
 #include "cri/server/container_hooks.h"
+#include "cri/util/time.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -18,12 +19,6 @@
 
 namespace peapod::cri {
 namespace {
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int64_t TimestampNs(const google::protobuf::Timestamp& t) {
   return t.seconds() * 1000000000LL + t.nanos();
@@ -86,30 +81,6 @@ void DestroyCgroup(Daemon& d, const std::string& id) {
 
 std::string ContainerBundleDir(const Daemon& d, const std::string& id) {
   return Cat(d.config.state_dir, "/containers/", id);
-}
-
-absl::StatusOr<int> ParseSignal(const std::string& name) {
-  if (name.empty()) return absl::InvalidArgumentError("empty signal name");
-  if (std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    int n = name.size() <= 2 ? std::stoi(name) : 0;
-    if (n > 0 && n < NSIG) return n;
-    return absl::InvalidArgumentError(Cat("signal number ", name, " out of range"));
-  }
-  std::string bare = name.starts_with("SIG") ? name.substr(3) : name;
-  if (bare.starts_with("RTMIN") || bare.starts_with("RTMAX")) {
-    int base = bare.starts_with("RTMIN") ? SIGRTMIN : SIGRTMAX;
-    std::string off = bare.substr(5);
-    int n = off.empty() ? 0 : (off.size() <= 3 ? std::atoi(off.c_str()) : 1000);
-    if (!off.empty() && off[0] != '+' && off[0] != '-') n = 1000;
-    int sig = base + n;
-    if (sig >= SIGRTMIN && sig <= SIGRTMAX) return sig;
-    return absl::InvalidArgumentError(Cat("unknown signal \"", name, "\""));
-  }
-  for (int sig = 1; sig < SIGRTMIN; ++sig) {
-    const char* abbrev = sigabbrev_np(sig);
-    if (abbrev != nullptr && bare == abbrev) return sig;
-  }
-  return absl::InvalidArgumentError(Cat("unknown signal \"", name, "\""));
 }
 
 absl::StatusOr<std::unique_ptr<ShimClient>> ConnectPodShim(Daemon& d, const std::string& pod_id) {

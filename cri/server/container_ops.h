@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "cri/server/daemon.h"
+#include "cri/server/signal_name.h"
 #include "cri/shimclient/shim_client.h"
 #include "cri/store/records.h"
 
@@ -31,10 +32,6 @@ std::string ContainerBundleDir(const Daemon& d, const std::string& id);
 // The annotation in a container's config.json holding its stop signal
 // (a number), taken from the image's StopSignal at create time.
 inline constexpr char kStopSignalAnnotation[] = "peapod.io/stop-signal";
-
-// A signal by name ("SIGTERM", "TERM", "SIGRTMIN+3") or number ("15");
-// InvalidArgument for anything else.
-absl::StatusOr<int> ParseSignal(const std::string& name);
 
 // A client of the shim serving pod `pod_id`; Unavailable if the pod has no
 // shim address or the shim is gone, NotFound if the pod is unknown.

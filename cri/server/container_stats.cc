@@ -8,6 +8,7 @@
 #include "cri/server/container_ops.h"
 #include "cri/server/handlers.h"
 #include "cri/util/str.h"
+#include "cri/util/time.h"
 #include "oci/cgroups/manager.h"
 #include "oci/spec/spec.h"
 
@@ -15,12 +16,6 @@ namespace peapod::cri {
 namespace {
 
 namespace v1 = ::runtime::v1;
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Bytes and inodes under `dir`, not crossing into other file systems.
 struct DirUsage {

@@ -23,6 +23,7 @@
 #include "cri/store/record_file.h"
 #include "cri/util/failpoint.h"
 #include "cri/util/str.h"
+#include "cri/util/time.h"
 #include "oci/spec/spec.h"
 
 namespace peapod::cri {
@@ -30,12 +31,6 @@ namespace {
 
 namespace v1 = ::runtime::v1;
 namespace fs = std::filesystem;
-
-int64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
 
 // An RFC 1123 host name the kernel accepts: at most 64 bytes of dot-separated
 // labels of letters, digits and inner hyphens.

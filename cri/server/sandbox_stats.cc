@@ -11,6 +11,7 @@
 #include "cri/server/handlers.h"
 #include "cri/server/pod_ops.h"
 #include "cri/util/str.h"
+#include "cri/util/time.h"
 #include "oci/cgroups/manager.h"
 #include "oci/spec/spec.h"
 
@@ -18,12 +19,6 @@ namespace peapod::cri {
 namespace {
 
 namespace v1 = ::runtime::v1;
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 uint64_t Raw(const cgroups::Stats& s, const char* key) {
   auto it = s.memory.raw.find(key);

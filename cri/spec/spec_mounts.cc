@@ -1,4 +1,5 @@
 #include "cri/spec/spec_mounts.h"
+#include "cri/spec/errno_status.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -17,10 +18,6 @@
 
 namespace peapod::cri::spec {
 namespace {
-
-absl::Status ErrnoStatus(int err, absl::string_view what) {
-  return absl::Status(absl::ErrnoToStatusCode(err), absl::StrCat(what, ": ", strerror(err)));
-}
 
 oci::Mount Bind(std::string dest, std::string source, std::vector<std::string> options) {
   return oci::Mount{std::move(dest), "bind", std::move(source), std::move(options), {}, {}};

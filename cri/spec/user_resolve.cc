@@ -1,4 +1,5 @@
 #include "cri/spec/user_resolve.h"
+#include "cri/spec/errno_status.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,10 +22,6 @@ namespace peapod::cri::spec {
 namespace {
 
 constexpr int64_t kMaxId = int64_t{1} << 31;  // ids at or above are refused
-
-absl::Status ErrnoStatus(int err, absl::string_view what) {
-  return absl::Status(absl::ErrnoToStatusCode(err), absl::StrCat(what, ": ", strerror(err)));
-}
 
 struct PasswdEntry {
   std::string name;

@@ -15,28 +15,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "oci/linux/unique_fd.h"
 
 namespace peapod::cgroups {
 
 // An owned file descriptor, closed on destruction.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.Release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd();
-
-  // The descriptor, or -1.
-  int get() const { return fd_; }
-  // Gives up ownership and returns the descriptor.
-  int Release();
-
- private:
-  int fd_ = -1;
-};
+using UniqueFd = linux::UniqueFd;
 
 // Opens a directory (O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC) for openat() use.
 absl::StatusOr<UniqueFd> OpenDir(const std::string& path);

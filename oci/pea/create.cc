@@ -13,13 +13,13 @@ absl::StatusOr<int> Create(const Context& ctx, const ParsedFlags& flags) {
 }
 
 // go-runc passes --detach to create as well; it means nothing there.
-std::vector<FlagSpec> Flags() {
+std::vector<FlagSpec> CreateVerbFlags() {
   std::vector<FlagSpec> f(CreateFlags().begin(), CreateFlags().end());
   f.push_back(
       {"detach", "d", FlagKind::kBool, "accepted for runc compatibility (create always detaches)"});
   return f;
 }
-const std::vector<FlagSpec> kFlags = Flags();
+const std::vector<FlagSpec> kCreateVerbFlags = CreateVerbFlags();
 
 }  // namespace
 
@@ -31,7 +31,7 @@ const Command kCreateCommand = {
         "The create command creates an instance of a container for a bundle. The bundle\n"
         "is a directory with a specification file named \"config.json\" and a root\n"
         "filesystem. The container's process waits until `pea start`.",
-    .flags = kFlags,
+    .flags = kCreateVerbFlags,
     .run = Create,
 };
 

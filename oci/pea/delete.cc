@@ -4,7 +4,7 @@
 namespace peapod::pea {
 namespace {
 
-constexpr FlagSpec kFlags[] = {
+constexpr FlagSpec kDeleteFlags[] = {
     {"force", "f", FlagKind::kBool,
      "Forcibly deletes the container if it is still running (uses SIGKILL)"},
 };
@@ -24,7 +24,7 @@ const Command kDeleteCommand = {
     .description =
         "The delete command deletes any resources held by the container: its state, cgroup\n"
         "and mounts. A running container needs --force (SIGKILL first).",
-    .flags = kFlags,
+    .flags = kDeleteFlags,
     .run = Delete,
 };
 

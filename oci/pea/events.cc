@@ -9,7 +9,7 @@
 namespace peapod::pea {
 namespace {
 
-constexpr FlagSpec kFlags[] = {
+constexpr FlagSpec kEventsFlags[] = {
     {"interval", "", FlagKind::kValue, "set the stats collection interval", "5s"},
     {"stats", "", FlagKind::kBool, "display the container's stats then exit"},
 };
@@ -62,7 +62,7 @@ const Command kEventsCommand = {
         "The events command prints one JSON object a line: {\"type\":\"stats\",...} every\n"
         "--interval and {\"type\":\"oom\"} when the container's cgroup OOM-kills a process;\n"
         "it ends when the container stops. With --stats it prints the stats once.",
-    .flags = kFlags,
+    .flags = kEventsFlags,
     .run = Events,
 };
 

@@ -7,7 +7,7 @@
 namespace peapod::pea {
 namespace {
 
-constexpr FlagSpec kFlags[] = {
+constexpr FlagSpec kExecFlags[] = {
     {"console-socket", "", FlagKind::kValue,
      "path to an AF_UNIX socket which will receive a file descriptor referencing the master "
      "end of the console's pseudoterminal"},
@@ -70,7 +70,7 @@ const Command kExecCommand = {
         "The exec command runs a new process in a running container. Without --process the\n"
         "container's own process settings are used, with the given command and flags.\n"
         "Unless --detach, pea waits and exits with the process's status.",
-    .flags = kFlags,
+    .flags = kExecFlags,
     .max_args = SIZE_MAX,
     .mode = {.stop_at_positional = true},
     .run = Exec,

@@ -6,7 +6,7 @@
 namespace peapod::pea {
 namespace {
 
-constexpr FlagSpec kFlags[] = {
+constexpr FlagSpec kKillFlags[] = {
     {"all", "a", FlagKind::kBool,
      "send the specified signal to all processes inside the container"},
 };
@@ -32,7 +32,7 @@ const Command kKillCommand = {
     .description =
         "The kill command sends the specified signal to the container's init process.\n"
         "The signal is a name (KILL, SIGKILL) or a number (9); the default is SIGTERM.",
-    .flags = kFlags,
+    .flags = kKillFlags,
     .max_args = 2,
     .run = Kill,
 };

@@ -5,7 +5,7 @@
 namespace peapod::pea {
 namespace {
 
-constexpr FlagSpec kFlags[] = {
+constexpr FlagSpec kListFlags[] = {
     {"format", "f", FlagKind::kValue, "select one of: table or json", "\"table\""},
     {"quiet", "q", FlagKind::kBool, "display only container IDs"},
 };
@@ -35,7 +35,7 @@ const Command kListCommand = {
     .summary = "lists containers started by pea with the given root",
     .args_usage = "",
     .description = "The list command lists containers started by pea with the given root.",
-    .flags = kFlags,
+    .flags = kListFlags,
     .min_args = 0,
     .max_args = 0,
     .run = List,

@@ -15,7 +15,7 @@
 namespace peapod::pea {
 namespace {
 
-constexpr FlagSpec kFlags[] = {
+constexpr FlagSpec kPsFlags[] = {
     {"format", "f", FlagKind::kValue, "select one of: table or json", "\"table\""},
 };
 
@@ -122,7 +122,7 @@ const Command kPsCommand = {
     .description =
         "The ps command lists the container's processes: with --format json as an array of\n"
         "pids, otherwise as the rows of `ps [ps options]` (default -ef) that belong to it.",
-    .flags = kFlags,
+    .flags = kPsFlags,
     .max_args = SIZE_MAX,
     .mode = {.stop_at_positional = true},
     .run = Ps,

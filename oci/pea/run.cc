@@ -11,7 +11,7 @@ absl::StatusOr<int> Run(const Context& ctx, const ParsedFlags& flags) {
   return runtime::Run(ctx.options, *create, flags.Bool("detach"));
 }
 
-std::vector<FlagSpec> Flags() {
+std::vector<FlagSpec> RunFlags() {
   std::vector<FlagSpec> f(CreateFlags().begin(), CreateFlags().end());
   f.push_back({"detach", "d", FlagKind::kBool, "detach from the container's process"});
   f.push_back({"no-subreaper", "", FlagKind::kBool,
@@ -20,7 +20,7 @@ std::vector<FlagSpec> Flags() {
                "accepted for runc compatibility (not supported: the container is deleted)"});
   return f;
 }
-const std::vector<FlagSpec> kFlags = Flags();
+const std::vector<FlagSpec> kRunFlags = RunFlags();
 
 }  // namespace
 
@@ -32,7 +32,7 @@ const Command kRunCommand = {
         "The run command creates an instance of a container for a bundle and starts it.\n"
         "Without --detach it waits for the container's process and exits with its status\n"
         "(128+signal if a signal ended it).",
-    .flags = kFlags,
+    .flags = kRunFlags,
     .run = Run,
 };
 

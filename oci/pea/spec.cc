@@ -10,7 +10,7 @@
 namespace peapod::pea {
 namespace {
 
-constexpr FlagSpec kFlags[] = {
+constexpr FlagSpec kSpecFlags[] = {
     {"bundle", "b", FlagKind::kValue, "path to the root of the bundle directory"},
     {"rootless", "", FlagKind::kBool,
      "generate a configuration for a rootless container (not supported)"},
@@ -44,7 +44,7 @@ const Command kSpecCommand = {
     .description =
         "The spec command creates the new specification file named \"config.json\" for\n"
         "the bundle (runc's default: a shell in rootfs/, with a terminal).",
-    .flags = kFlags,
+    .flags = kSpecFlags,
     .min_args = 0,
     .max_args = 0,
     .run = Spec,

@@ -8,7 +8,7 @@
 namespace peapod::pea {
 namespace {
 
-constexpr FlagSpec kFlags[] = {
+constexpr FlagSpec kUpdateFlags[] = {
     {"resources", "r", FlagKind::kValue,
      "path to the file containing the resources to update or '-' to read from the standard "
      "input (all other options are then ignored)"},
@@ -71,7 +71,7 @@ const Command kUpdateCommand = {
     .description =
         "The update command changes the cgroup limits of a container, from flags or from a\n"
         "linux.resources JSON document given with -r <file|->.",
-    .flags = kFlags,
+    .flags = kUpdateFlags,
     .run = Update,
 };
 

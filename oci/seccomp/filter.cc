@@ -1,6 +1,7 @@
 // Filter::Build compiles an OCI seccomp profile with libseccomp and exports
 // the BPF program; Filter::Load installs it with seccomp(2).
 #include "oci/seccomp/filter.h"
+#include "oci/linux/unique_fd.h"
 
 #include <errno.h>
 #include <linux/seccomp.h>
@@ -36,20 +37,7 @@ struct CtxDeleter {
 };
 using Ctx = std::unique_ptr<void, CtxDeleter>;
 
-// An owned file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = linux::UniqueFd;
 
 absl::StatusOr<scmp_compare> CompareOp(const std::string& op, const std::string& where) {
   static const std::map<std::string, scmp_compare> kOps = {

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "oci/linux/unique_fd.h"
 #include "oci/seccomp/filter.h"
 
 namespace peapod::seccomp {
@@ -19,20 +20,7 @@ namespace {
 
 constexpr char kMagic[] = "peapod-bpf-1\n";
 
-// An owned file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = linux::UniqueFd;
 
 // What the compiled program depends on: the profile, libseccomp's version
 // and the kernel API level it detected.

@@ -1,7 +1,7 @@
-// Unit tests of container_ops' pure parts.
+// Unit tests of ParseSignal.
 #include <signal.h>
 
-#include "cri/server/container_ops.h"
+#include "cri/server/signal_name.h"
 #include "gtest/gtest.h"
 
 namespace peapod::cri {
