@@ -264,6 +264,8 @@ absl::StatusOr<task::StartResponse> TaskService::StartExec(Container& c,
   absl::StatusOr<pid_t> pid = c.runtime->Exec(c.id, c.bundle, exec_id, spec, *p->stdio());
   if (!pid.ok()) {
     p->SetExited(255, Now());  // never ran: Wait must not hang
+    // Nor may containerd's copy of its output: drop our ends of the fifos.
+    p->set_stdio(nullptr);
     return pid.status();
   }
   if (absl::Status s = p->stdio()->AfterSpawn(); !s.ok()) return s;

@@ -120,7 +120,8 @@ class ShimIntegrationTest : public ::testing::TestWithParam<const char*> {
   }
 
   static Result Ctr(const std::string& args) {
-    return Sh("ctr --address " + dir_ + "/c.sock -n " + kNs + " " + args);
+    // 60 s each: a shim that loses a reply fails the test (124), never hangs it.
+    return Sh("timeout -k 5 60 ctr --address " + dir_ + "/c.sock -n " + kNs + " " + args);
   }
 
   // Pids of our shims (their command line names our containerd).
@@ -265,7 +266,7 @@ TEST_P(ShimIntegrationTest, SharedPidNamespaceInitExitKillsTheRest) {
   Result r = Ctr(std::string("run -d ") + kRuntime + " " + kImage + " pidhost1 sleep 1000");
   ASSERT_EQ(r.code, 0) << r.out;
   ASSERT_TRUE(AwaitStatus("pidhost1", "RUNNING"));
-  r = Sh("ctr --address " + dir_ + "/c.sock -n " + kNs +
+  r = Sh("timeout -k 5 60 ctr --address " + dir_ + "/c.sock -n " + kNs +
          " task ls | awk '$1==\"pidhost1\"{print $2}'");
   int host_pid = atoi(r.out.c_str());
   ASSERT_GT(host_pid, 0) << r.out;

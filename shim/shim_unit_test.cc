@@ -206,6 +206,29 @@ TEST(StdioTest, FifoOutputReachesReaderAndEndsWithTheWriter) {
   fs::remove_all(dir);
 }
 
+// containerd's CloseIO can arrive while Start is spawning the process (ctr
+// sends it as soon as its own stdin ends). The stdin fd the spawn is about
+// to dup2 must still be open then; it used to be closed (EBADF in the child).
+TEST(StdioTest, CloseStdinBeforeSpawnKeepsTheFdTheSpawnUses) {
+  char tmpl[] = "/tmp/shim-stdio-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  std::string in = dir + "/in";
+  ASSERT_EQ(mkfifo(in.c_str(), 0600), 0);
+  absl::StatusOr<std::unique_ptr<Stdio>> io = Stdio::Open({in, "", "", false});
+  ASSERT_TRUE(io.ok()) << io.status();
+  int fd = (*io)->stdin_fd();
+  ASSERT_GE(fd, 0);
+  (*io)->CloseStdin();
+  EXPECT_EQ((*io)->stdin_fd(), fd);
+  EXPECT_GE(fcntl(fd, F_GETFD), 0) << "stdin fd closed under a spawn";
+  ASSERT_TRUE((*io)->AfterSpawn().ok());
+  EXPECT_LT((*io)->stdin_fd(), 0);  // dropped once the process has its own
+  EXPECT_LT(fcntl(fd, F_GETFD), 0);
+  io->reset();
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace peapod::shim
 

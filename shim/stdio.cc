@@ -252,10 +252,12 @@ void Stdio::CopyLoop() {
 }
 
 void Stdio::CloseStdin() {
-  if (!paths_.terminal) {
-    stdin_.Reset();
-    return;
-  }
+  // Without a terminal the process reads the stdin fifo itself: its EOF
+  // comes from containerd closing the writer, and our read end is dropped
+  // at AfterSpawn. Closing it here raced with a spawn in progress: the
+  // child's dup2 of the fd number found it closed (EBADF) when CloseIO
+  // came in while Start was running, as ctr does when its stdin is empty.
+  if (!paths_.terminal) return;
   // With a terminal, end-of-input is the terminal's EOF character.
   std::lock_guard lock(mu_);
   if (master_) {

@@ -51,7 +51,8 @@ class Stdio {
   // process's ends (so readers see EOF when the process exits) and, with a
   // terminal, receives the pty master and starts copying.
   absl::Status AfterSpawn();
-  // Closes the process's stdin (CloseIO).
+  // CloseIO: with a terminal, sends it EOF; without, the fifo writer
+  // (containerd) closing is the EOF and nothing is done here.
   void CloseStdin();
   // Sets the terminal size; no-op without a terminal.
   absl::Status Resize(uint32_t width, uint32_t height);
