@@ -271,14 +271,17 @@ absl::StatusOr<oci::Spec> BuildContainerSpec(const ContainerSpecInput& in, const
   CRI_SPEC_RETURN_IF_ERROR(CheckInput(in));
   oci::Spec spec;
   spec.oci_version = std::string(oci::kOciVersion);
-  spec.hostname = in.pod.hostname;
-  if (spec.hostname.empty() && in.security.namespaces.network == NamespaceMode::kNode) {
-    spec.hostname = HostHostname();
-  }
+  // With the host's network the container is in the host's UTS namespace:
+  // HOSTNAME says the host's name, and config.json sets none (a runtime
+  // cannot set a hostname without a UTS namespace of its own).
+  bool host_uts = in.security.namespaces.network == NamespaceMode::kNode;
+  std::string hostname = in.pod.hostname;
+  if (hostname.empty() && host_uts) hostname = HostHostname();
+  if (!host_uts) spec.hostname = hostname;
   spec.root = {in.rootfs_path, in.security.readonly_rootfs};
   // 2. The process: args, env, cwd, user, capabilities.
   spec.process.emplace();
-  CRI_SPEC_RETURN_IF_ERROR(FillProcess(in, spec.hostname, &*spec.process));
+  CRI_SPEC_RETURN_IF_ERROR(FillProcess(in, hostname, &*spec.process));
   CRI_SPEC_RETURN_IF_ERROR(FillCapabilities(in, &*spec.process));
   // 3. Namespaces, mounts, devices, resources.
   spec.linux.emplace();

@@ -7,10 +7,11 @@
 # Both daemons run on private roots, state dirs and sockets under one temp
 # dir; a local docker-registry serves the two images the script builds:
 # busybox (from Debian's busybox-static) and a pause image for containerd made
-# from peapod's own infra binary. Neither daemon gets a CNI network: peapodd
-# has no CNI config (pods get a netns with loopback up), containerd gets a
-# loopback-only conflist (its CRI refuses pods without any). With --cni both
-# get the same bridge network instead (bridge + host-local + portmap, each
+# from peapod's own infra binary. Without --cni the pods use the host's
+# network (hostNetwork): containerd 1.6's CRI cannot run a pod in its own
+# netns without a CNI result holding an eth0 ("failed to find network info"),
+# so that is the one setting both can run without CNI. With --cni both get
+# the same bridge network instead (bridge + host-local + portmap, each
 # runtime on its own bridge and /24 so their address pools never meet; the
 # bridges and their iptables rules are removed at the end).
 #
@@ -128,6 +129,7 @@ PY
 image=127.0.0.1:$port/bench/busybox:latest
 
 mkdir -p "$W/peapod/cni" "$W/ctrd/cni"
+chmod 700 "$W/peapod"  # peapodd refuses a socket directory others can enter
 if [ "$cni" = yes ]; then
   bridge_conf() {  # name bridge subnet data-dir
     cat <<JSON
@@ -191,11 +193,13 @@ done
 sleep 1  # containerd's CRI plugin loads after its socket appears
 
 endpoints=(peapod="unix://$W/peapod/peapod.sock" containerd="unix://$W/ctrd/containerd.sock")
+hostnet=()
+[ "$cni" = yes ] || hostnet=(--host-network)
 echo "== lifecycle, $rounds rounds, interleaved, CNI bridge: $cni (load: $(cut -d' ' -f1-3 /proc/loadavg))"
-"$build/hack/bench/cri-bench" --rounds "$rounds" --image "$image" "${endpoints[@]}"
+"$build/hack/bench/cri-bench" --rounds "$rounds" --image "$image" "${hostnet[@]}" "${endpoints[@]}"
 
 echo "== memory with $pods pods each"
-coproc HOLD { "$build/hack/bench/cri-bench" --hold "$pods" --image "$image" "${endpoints[@]}"; }
+coproc HOLD { "$build/hack/bench/cri-bench" --hold "$pods" --image "$image" "${hostnet[@]}" "${endpoints[@]}"; }
 read -r line <&"${HOLD[0]}"
 [ "$line" = held ] || { echo "cri.sh: hold failed: $line"; exit 1; }
 sleep 1
@@ -210,7 +214,7 @@ sum_mem() {
 }
 # The shims of this run (their command line names a path under $W) and, below
 # them, the infra / pause processes.
-ours() { for p in $(pgrep -x "$1"); do grep -qF "$W" "/proc/$p/cmdline" && echo "$p"; done; }
+ours() { for p in $(pgrep -f "/$1 "); do grep -qF "$W" "/proc/$p/cmdline" && echo "$p"; done; }
 kids() { local list; list=$(echo "$2" | paste -sd,); [ -n "$list" ] && pgrep -x "$1" -P "$list"; }
 pshims=$(ours containerd-shim-peapod-v2 || true)
 cshims=$(ours containerd-shim-runc-v2 || true)

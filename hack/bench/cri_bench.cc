@@ -59,7 +59,7 @@ v1::PodSandboxConfig PodConfig(const std::string& name, bool host_network) {
   c.mutable_metadata()->set_name(name);
   c.mutable_metadata()->set_namespace_("bench");
   c.mutable_metadata()->set_uid(name + "-uid");
-  c.set_hostname(name);
+  if (!host_network) c.set_hostname(name);  // a kubelet sets none with the host network
   c.set_log_directory("/tmp/cri-bench-logs/" + name);
   std::filesystem::create_directories(c.log_directory());
   auto* ns = c.mutable_linux()->mutable_security_context()->mutable_namespace_options();
@@ -69,13 +69,18 @@ v1::PodSandboxConfig PodConfig(const std::string& name, bool host_network) {
   return c;
 }
 
-v1::ContainerConfig ContainerConfig(const std::string& image) {
+v1::ContainerConfig ContainerConfig(const std::string& image, bool host_network) {
   v1::ContainerConfig c;
   c.mutable_metadata()->set_name("sleep");
   c.mutable_image()->set_image(image);
   c.add_command("/bin/sleep");
   c.add_args("3600");
   c.set_log_path("sleep.log");
+  // As a kubelet does: the container's namespace modes are the pod's.
+  auto* ns = c.mutable_linux()->mutable_security_context()->mutable_namespace_options();
+  ns->set_network(host_network ? v1::NODE : v1::POD);
+  ns->set_pid(v1::CONTAINER);
+  ns->set_ipc(v1::POD);
   return c;
 }
 
@@ -102,7 +107,7 @@ Pod StartPod(Endpoint& e, const std::string& name, const std::string& image, boo
   t0 = Clock::now();
   v1::CreateContainerRequest creq;
   creq.set_pod_sandbox_id(p.pod_id);
-  *creq.mutable_config() = ContainerConfig(image);
+  *creq.mutable_config() = ContainerConfig(image, hostnet);
   *creq.mutable_sandbox_config() = pc;
   v1::CreateContainerResponse cresp;
   Check(e.name, "CreateContainer", e.rt->CreateContainer(Ctx().get(), creq, &cresp));
