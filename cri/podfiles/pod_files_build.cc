@@ -211,9 +211,12 @@ absl::Status WritePodFiles(const std::string& pod_dir, const PodFilesInput& in) 
   PEAPOD_ASSIGN_OR_RETURN(std::string resolv, ResolvConfContent(in));
   PEAPOD_ASSIGN_OR_RETURN(std::string hostname, HostnameFileContent(in));
   PodFilePaths p = PodFilePathsIn(pod_dir);
-  PEAPOD_RETURN_IF_ERROR(linux::WriteFileAtomic(p.hosts, hosts, 0644));
-  PEAPOD_RETURN_IF_ERROR(linux::WriteFileAtomic(p.resolv_conf, resolv, 0644));
-  PEAPOD_RETURN_IF_ERROR(linux::WriteFileAtomic(p.hostname, hostname, 0644));
+  // Replaced atomically but not fsynced: the pod dir is runtime state that
+  // dies with the boot (like the pod itself), and a rename is enough for a
+  // crash of peapodd to leave the old file or the new one.
+  PEAPOD_RETURN_IF_ERROR(linux::ReplaceFile(p.hosts, hosts, 0644));
+  PEAPOD_RETURN_IF_ERROR(linux::ReplaceFile(p.resolv_conf, resolv, 0644));
+  PEAPOD_RETURN_IF_ERROR(linux::ReplaceFile(p.hostname, hostname, 0644));
   return absl::OkStatus();
 }
 

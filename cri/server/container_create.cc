@@ -21,6 +21,7 @@
 #include "cri/util/failpoint.h"
 #include "cri/util/str.h"
 #include "cri/util/time.h"
+#include "oci/linux/file_util.h"
 
 namespace peapod::cri {
 namespace {
@@ -200,7 +201,7 @@ absl::Status HandleCreateContainer(Daemon& d, const v1::CreateContainerRequest& 
   absl::StatusOr<oci::Spec> spec = spec::BuildContainerSpec(*in);
   if (!spec.ok()) return spec.status();
   spec->annotations[kStopSignalAnnotation] = std::to_string(stop_signal);
-  if (absl::Status s = WriteFileAtomic(bundle, "config.json", oci::SerializeSpec(*spec, true));
+  if (absl::Status s = linux::ReplaceFile(bundle + "/config.json", oci::SerializeSpec(*spec, true));
       !s.ok()) {
     return s;
   }

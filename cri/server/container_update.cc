@@ -7,6 +7,7 @@
 #include "cri/spec/from_cri.h"
 #include "cri/store/record_file.h"
 #include "cri/util/str.h"
+#include "oci/linux/file_util.h"
 #include "oci/spec/spec.h"
 
 namespace peapod::cri {
@@ -43,7 +44,7 @@ absl::Status HandleUpdateContainerResources(
     if (!res->unified.empty()) merged.unified = res->unified;
     spec->linux->resources = std::move(merged);
   }
-  return WriteFileAtomic(bundle, "config.json", oci::SerializeSpec(*spec, true));
+  return linux::ReplaceFile(bundle + "/config.json", oci::SerializeSpec(*spec, true));
 }
 
 }  // namespace peapod::cri

@@ -4,7 +4,8 @@
 // Crash safety: the record is persisted NOTREADY before anything else exists
 // and turns READY only once the infra runs, so a peapodd killed at any step
 // comes back with a NOTREADY pod that Stop/Remove clean up (the shim's
-// address is recorded as soon as it is known, and also sits in the pod dir).
+// address sits in the pod dir from the moment the shim answers, and is put
+// in the record with READY).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -24,6 +25,7 @@
 #include "cri/util/failpoint.h"
 #include "cri/util/str.h"
 #include "cri/util/time.h"
+#include "oci/linux/file_util.h"
 #include "oci/spec/spec.h"
 
 namespace peapod::cri {
@@ -111,7 +113,8 @@ absl::Status WriteInfraBundle(const std::string& dir, const oci::Spec& spec) {
   int fd = open((dir + "/rootfs/peapod-infra").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0555);
   if (fd < 0) return absl::InternalError(Cat("create ", dir, "/rootfs/peapod-infra"));
   close(fd);
-  return WriteFileAtomic(dir, "config.json", oci::SerializeSpec(spec));
+  // Runtime state (state_dir), gone at reboot like the pod: atomic, no fsync.
+  return linux::ReplaceFile(dir + "/config.json", oci::SerializeSpec(spec));
 }
 
 }  // namespace
@@ -162,7 +165,9 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   if (!shim.ok()) return shim.status();
   std::shared_ptr<ShimClient> client = std::move(*shim);  // shared with the undo steps
   undo.Push("shut the shim down", [client, id = r.id] { return client->Shutdown(id, true); });
-  if (absl::Status s = d.pods->Update(r); !s.ok()) return s;
+  // Not persisted yet: the shim wrote its address into the pod dir before
+  // it answered, and that is where PodShimAddress looks for a NOTREADY pod
+  // whose record has none, so a crash from here on still finds the shim.
   Failpoint("runp:shim");
 
   // 5. The infra process: created in the pod's new namespaces, then started.
