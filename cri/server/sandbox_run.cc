@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 
 #include "cri/server/handlers.h"
 #include "cri/server/pod_network.h"
@@ -137,11 +138,16 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   absl::StatusOr<oci::Spec> infra_spec = spec::BuildSandboxSpec(in);
   if (!infra_spec.ok()) return infra_spec.status();
 
-  // 2. The record, NOTREADY; it also reserves the pod's name.
+  // 2. The record, NOTREADY; it also reserves the pod's name. It is in place
+  //    at once (a peapodd crash from here on finds the pod); the wait for
+  //    the disk to make it survive a power loss overlaps the shim's start
+  //    and ends before CNI ADD, the first thing that outlives a reboot.
   Rollback undo(d.log);
   PodRecord r = NewRecord(req, *pod);
-  if (absl::Status s = d.pods->Add(r); !s.ok()) return s;
+  if (absl::Status s = d.pods->AddUnsynced(r); !s.ok()) return s;
   undo.Push("remove pod record", [&d, id = r.id] { return d.pods->Remove(id); });
+  std::future<absl::Status> record_synced =
+      std::async(std::launch::async, [&d, id = r.id] { return d.pods->Sync(id); });
   Failpoint("runp:record");
 
   // 3. The pod dir and the infra bundle.
@@ -190,6 +196,7 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   //    its loopback up, CNI ADD in it (r.ip, r.additional_ips; DEL and unpin
   //    on `undo`), then /etc/hosts, /etc/resolv.conf and /etc/hostname in the
   //    pod dir, removed with it.
+  if (absl::Status s = record_synced.get(); !s.ok()) return s;
   if (absl::Status s = SetUpPodNetwork(d, r, req.config(), *pid, undo); !s.ok()) return s;
   if (absl::Status s = WritePodFilesFor(r, req.config(), dir); !s.ok()) return s;
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <memory>
 
@@ -53,26 +54,53 @@ absl::Status EnsureDir(const std::string& dir) {
   return absl::OkStatus();
 }
 
-absl::Status WriteFileAtomic(const std::string& dir, const std::string& name,
-                             const std::string& contents) {
-  std::string tmp = Cat(dir, "/.", name, ".tmp");
-  std::string final_path = Cat(dir, "/", name);
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+absl::StatusOr<std::string> WriteTempFile(const std::string& dir, const std::string& name,
+                                          const std::string& contents, bool sync) {
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = Cat(dir, "/.", name, ".", counter.fetch_add(1), ".tmp");
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return Errno("create", tmp);
-  bool renamed = false;
+  bool done = false;
   absl::Cleanup cleanup = [&] {
     if (fd >= 0) close(fd);
-    if (!renamed) unlink(tmp.c_str());
+    if (!done) unlink(tmp.c_str());
   };
   if (absl::Status s = WriteAll(fd, contents, tmp); !s.ok()) return s;
-  if (fsync(fd) != 0) return Errno("fsync", tmp);
-  if (close(fd) != 0) {
-    fd = -1;
-    return Errno("close", tmp);
-  }
+  if (sync && fsync(fd) != 0) return Errno("fsync", tmp);
+  int closing = fd;
   fd = -1;
-  if (rename(tmp.c_str(), final_path.c_str()) != 0) return Errno("rename to", final_path);
-  renamed = true;
+  if (close(closing) != 0) return Errno("close", tmp);
+  done = true;
+  return tmp;
+}
+
+absl::Status CommitTempFile(const std::string& tmp, const std::string& dir,
+                            const std::string& name) {
+  std::string final_path = Cat(dir, "/", name);
+  if (rename(tmp.c_str(), final_path.c_str()) != 0) {
+    absl::Status s = Errno("rename to", final_path);
+    unlink(tmp.c_str());
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SyncFileAndDir(const std::string& dir, const std::string& name) {
+  std::string path = Cat(dir, "/", name);
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", path);
+  absl::Cleanup close_fd = [fd] { close(fd); };
+  if (fsync(fd) != 0) return Errno("fsync", path);
+  return FsyncDir(dir);
+}
+
+absl::Status SyncDir(const std::string& dir) { return FsyncDir(dir); }
+
+absl::Status WriteFileAtomic(const std::string& dir, const std::string& name,
+                             const std::string& contents) {
+  absl::StatusOr<std::string> tmp = WriteTempFile(dir, name, contents, true);
+  if (!tmp.ok()) return tmp.status();
+  if (absl::Status s = CommitTempFile(*tmp, dir, name); !s.ok()) return s;
   return FsyncDir(dir);
 }
 

@@ -4,12 +4,16 @@
 //
 // Invariants, held under mu_:
 //  - every record in records_ has a file on disk with the same content
-//    (writes hit the disk before the map changes);
+//    (files are renamed into place before the map changes; fsyncs happen
+//    outside mu_, so a slow disk never blocks readers);
 //  - names_ maps each record's unique name to its id, one to one.
 // Lookups accept an id prefix, as crictl does: a unique prefix resolves,
 // none is NotFound, several is InvalidArgument ("ambiguous").
 #pragma once
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -60,9 +64,20 @@ class RecordStore {
   const std::vector<std::string>& load_errors() const { return load_errors_; }
 
   // Adds a new record: AlreadyExists if its id or unique name is taken.
+  // Durable when this returns.
   absl::Status Add(const R& r) {
-    std::lock_guard lock(mu_);
+    if (absl::Status s = AddUnsynced(r); !s.ok()) return s;
+    return Sync(r.id);
+  }
+
+  // Add() without the wait for the disk: the record file is in place
+  // (renamed, so a crash of this process leaves it whole) but a power loss
+  // may lose it until Sync(r.id) returns. For callers that overlap that
+  // wait with other work.
+  absl::Status AddUnsynced(const R& r) {
     std::string name = RecordName(r);
+    std::string text = json::Write(RecordToJson(r), true);
+    std::lock_guard lock(mu_);
     if (records_.contains(r.id)) {
       return absl::AlreadyExistsError(Cat(kind_, " id ", r.id, " already exists"));
     }
@@ -70,22 +85,39 @@ class RecordStore {
       return absl::AlreadyExistsError(
           Cat(kind_, " name \"", name, "\" is already reserved by ", it->second));
     }
-    if (absl::Status s = Persist(r); !s.ok()) return s;
+    // Not synced: no disk wait under the lock.
+    absl::StatusOr<std::string> tmp = WriteTempFile(dir_, FileName(r.id), text, false);
+    if (!tmp.ok()) return tmp.status();
+    if (absl::Status s = CommitTempFile(*tmp, dir_, FileName(r.id)); !s.ok()) return s;
     records_.emplace(r.id, r);
     names_.emplace(std::move(name), r.id);
     return absl::OkStatus();
   }
 
-  // Replaces an existing record (same id, same unique name).
+  // Makes the record file with this id durable (its content and its name).
+  absl::Status Sync(std::string_view id) const { return SyncFileAndDir(dir_, FileName(id)); }
+
+  // Replaces an existing record (same id, same unique name). The new content
+  // is written and fsynced outside the lock, then renamed over the old file
+  // under it, so other records' readers never wait for the disk. A crash or
+  // power loss leaves the old record or the new one; the rename is not made
+  // durable: the old record is what a reboot needs, the processes the new one
+  // describes being gone by then.
   absl::Status Update(const R& r) {
-    std::lock_guard lock(mu_);
-    auto it = records_.find(r.id);
-    if (it == records_.end()) return absl::NotFoundError(Cat(kind_, " ", r.id, " not found"));
-    if (RecordName(it->second) != RecordName(r)) {
-      return absl::InvalidArgumentError(Cat(kind_, " ", r.id, ": the name cannot change"));
+    {
+      std::lock_guard lock(mu_);
+      if (absl::Status s = CheckUpdate(r); !s.ok()) return s;
     }
-    if (absl::Status s = Persist(r); !s.ok()) return s;
-    it->second = r;
+    absl::StatusOr<std::string> tmp =
+        WriteTempFile(dir_, FileName(r.id), json::Write(RecordToJson(r), true), true);
+    if (!tmp.ok()) return tmp.status();
+    std::lock_guard lock(mu_);
+    if (absl::Status s = CheckUpdate(r); !s.ok()) {  // removed meanwhile
+      unlink(tmp->c_str());
+      return s;
+    }
+    if (absl::Status s = CommitTempFile(*tmp, dir_, FileName(r.id)); !s.ok()) return s;
+    records_.find(r.id)->second = r;
     return absl::OkStatus();
   }
 
@@ -112,14 +144,20 @@ class RecordStore {
   }
 
   // Deletes a record (full id) from disk and memory; NotFound if unknown.
+  // The unlink is made durable after the lock is released.
   absl::Status Remove(std::string_view id) {
-    std::lock_guard lock(mu_);
-    auto it = records_.find(id);
-    if (it == records_.end()) return absl::NotFoundError(Cat(kind_, " ", id, " not found"));
-    if (absl::Status s = RemoveFileDurable(dir_, Cat(id, ".json")); !s.ok()) return s;
-    names_.erase(RecordName(it->second));
-    records_.erase(it);
-    return absl::OkStatus();
+    {
+      std::lock_guard lock(mu_);
+      auto it = records_.find(id);
+      if (it == records_.end()) return absl::NotFoundError(Cat(kind_, " ", id, " not found"));
+      std::string path = Cat(dir_, "/", FileName(id));
+      if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return absl::ErrnoToStatus(errno, Cat("unlink ", path));
+      }
+      names_.erase(RecordName(it->second));
+      records_.erase(it);
+    }
+    return SyncDir(dir_);
   }
 
   // Copies of every record, ordered by id.
@@ -134,8 +172,16 @@ class RecordStore {
  private:
   RecordStore(std::string dir, std::string kind) : dir_(std::move(dir)), kind_(std::move(kind)) {}
 
-  absl::Status Persist(const R& r) {
-    return WriteFileAtomic(dir_, Cat(r.id, ".json"), json::Write(RecordToJson(r), true));
+  static std::string FileName(std::string_view id) { return Cat(id, ".json"); }
+
+  // Under mu_: the record exists and keeps its name.
+  absl::Status CheckUpdate(const R& r) const {
+    auto it = records_.find(r.id);
+    if (it == records_.end()) return absl::NotFoundError(Cat(kind_, " ", r.id, " not found"));
+    if (RecordName(it->second) != RecordName(r)) {
+      return absl::InvalidArgumentError(Cat(kind_, " ", r.id, ": the name cannot change"));
+    }
+    return absl::OkStatus();
   }
 
   absl::Status Load() {

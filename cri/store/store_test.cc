@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "cri/store/id.h"
 #include "cri/store/record_store.h"
@@ -168,6 +170,53 @@ TEST_F(StoreTest, BadFilesAreReportedAndTempFilesRemoved) {
   EXPECT_NE(pods->load_errors()[0].find("$.id"), std::string::npos) << pods->load_errors()[0];
   EXPECT_TRUE(pods->List().empty());
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/pods/." + id + ".json.tmp"));
+}
+
+// Writers of different records run at once (their fsyncs happen outside
+// the store's lock); every file ends up with its record's last content and
+// no temp file is left behind.
+TEST_F(StoreTest, ConcurrentWritersKeepFilesAndMemoryInStep) {
+  auto store = OpenPods();
+  ASSERT_TRUE(store);
+  constexpr int kPods = 8;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kPods; ++i) ids.push_back(NewId());
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kPods; ++i) {
+    threads.emplace_back([&, i] {
+      PodRecord p = Pod(ids[i], "pod-" + std::to_string(i));
+      ASSERT_TRUE(store->AddUnsynced(p).ok());
+      ASSERT_TRUE(store->Sync(p.id).ok());
+      for (uint32_t n = 1; n <= 5; ++n) {
+        p.infra_pid = n;
+        ASSERT_TRUE(store->Update(p).ok());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  auto reopened = OpenPods();
+  ASSERT_TRUE(reopened);
+  for (const std::string& id : ids) {
+    absl::StatusOr<PodRecord> p = reopened->Get(id);
+    ASSERT_TRUE(p.ok()) << p.status();
+    EXPECT_EQ(p->infra_pid, 5);
+  }
+  for (const auto& e : std::filesystem::directory_iterator(dir_ + "/pods")) {
+    EXPECT_TRUE(e.path().extension() == ".json" && e.path().filename().string()[0] != '.')
+        << e.path();
+  }
+}
+
+// An update racing a removal loses cleanly: NotFound, and no file comes back.
+TEST_F(StoreTest, UpdateAfterRemoveIsNotFoundAndLeavesNoFile) {
+  auto store = OpenPods();
+  ASSERT_TRUE(store);
+  PodRecord p = Pod(NewId(), "gone");
+  ASSERT_TRUE(store->Add(p).ok());
+  ASSERT_TRUE(store->Remove(p.id).ok());
+  EXPECT_EQ(store->Update(p).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->Sync(p.id).code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ + "/pods"));
 }
 
 TEST_F(StoreTest, ContainersRoundTrip) {

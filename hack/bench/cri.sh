@@ -5,7 +5,8 @@
 #   hack/bench/cri.sh [-n ROUNDS] [--pods N] [--build DIR] [--cni]
 #
 # Both daemons run on private roots, state dirs and sockets under one temp
-# dir; a local docker-registry serves the two images the script builds:
+# dir (the state dirs on a tmpfs, like /run on a node); a local
+# docker-registry serves the two images the script builds:
 # busybox (from Debian's busybox-static) and a pause image for containerd made
 # from peapod's own infra binary. Without --cni the pods use the host's
 # network (hostNetwork): containerd 1.6's CRI cannot run a pod in its own
@@ -59,6 +60,7 @@ cleanup() {
   # Whatever a failed run left: shims, containers, mounts.
   pkill -f "$W/" 2>/dev/null || true
   grep -o "$W/[^ ]*" /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  umount -l "$W/run" 2>/dev/null || true
   if [ "$cni" = yes ]; then
     # Pods are removed (CNI DEL) before this; the bridges stay behind otherwise.
     for br in pbench0 pbench1; do ip link del "$br" 2>/dev/null || true; done
@@ -128,7 +130,10 @@ push("bench/pause", [("pause", infra)], [], {"Entrypoint": ["/pause"]})
 PY
 image=127.0.0.1:$port/bench/busybox:latest
 
-mkdir -p "$W/peapod/cni" "$W/ctrd/cni"
+mkdir -p "$W/peapod/cni" "$W/ctrd/cni" "$W/run"
+# Both state dirs on a tmpfs, as /run is on a node (this VM has /run on its
+# disk): runtime state that dies with the boot is never waited for on disk.
+mount -t tmpfs -o mode=0700 bench-run "$W/run"
 chmod 700 "$W/peapod"  # peapodd refuses a socket directory others can enter
 if [ "$cni" = yes ]; then
   bridge_conf() {  # name bridge subnet data-dir
@@ -152,7 +157,7 @@ fi
 cat > "$W/peapod/peapod.toml" <<TOML
 socket = "$W/peapod/peapod.sock"
 root = "$W/peapod/root"
-state_dir = "$W/peapod/state"
+state_dir = "$W/run/peapod"
 log_level = "warn"
 shim_binary = "$build/shim/containerd-shim-peapod-v2"
 infra_binary = "$build/cri/infra/peapod-infra"
@@ -169,7 +174,7 @@ pids+=($!)
 cat > "$W/ctrd/config.toml" <<TOML
 version = 2
 root = "$W/ctrd/root"
-state = "$W/ctrd/state"
+state = "$W/run/ctrd"
 [grpc]
   address = "$W/ctrd/containerd.sock"
 [plugins."io.containerd.grpc.v1.cri"]
