@@ -135,7 +135,12 @@ absl::Status HandleCreateContainer(Daemon& d, const v1::CreateContainerRequest& 
   if (config.image().image().empty()) {
     return absl::InvalidArgumentError("config.image.image must not be empty");
   }
-  absl::StatusOr<PodRecord> pod = d.pods->Get(req.pod_sandbox_id());
+  // The pod's lock for the whole create: the pod cannot be stopped or
+  // removed half-way (its containers would outlive it).
+  absl::StatusOr<std::string> pod_id = d.pods->Resolve(req.pod_sandbox_id());
+  if (!pod_id.ok()) return pod_id.status();
+  ObjectLocks::Held pod_lock = d.pod_locks.Lock(*pod_id);
+  absl::StatusOr<PodRecord> pod = d.pods->Get(*pod_id);
   if (!pod.ok()) return pod.status();
   if (pod->state != PodState::kReady) {
     return absl::FailedPreconditionError(Cat("pod sandbox ", pod->id, " is not ready"));

@@ -95,6 +95,10 @@ absl::StatusOr<std::unique_ptr<ShimClient>> ConnectPodShim(Daemon& d, const std:
 absl::StatusOr<ContainerRecord> RefreshContainer(Daemon& d, const std::string& id) {
   absl::StatusOr<ContainerRecord> c = d.containers->Get(id);
   if (!c.ok() || !Live(c->state)) return c;
+  ObjectLocks::Held held = d.container_locks.TryLock(c->id);
+  if (!held) return c;           // an RPC changing it holds the lock
+  c = d.containers->Get(c->id);  // as of holding the lock
+  if (!c.ok() || !Live(c->state)) return c;
   absl::StatusOr<PodRecord> pod = d.pods->Get(c->pod_id);
   if (pod.ok() && pod->shim_address.empty()) {
     // The pod never got a shim (or lost it for good): nothing ran this container.
@@ -133,9 +137,21 @@ absl::StatusOr<ContainerRecord> RefreshContainer(Daemon& d, const std::string& i
   }
 }
 
+absl::StatusOr<LockedContainer> LockContainer(Daemon& d, const std::string& id_or_prefix) {
+  absl::StatusOr<std::string> id = d.containers->Resolve(id_or_prefix);
+  if (!id.ok()) return id.status();
+  LockedContainer out;
+  out.lock = d.container_locks.Lock(*id);
+  absl::StatusOr<ContainerRecord> c = RefreshContainer(d, *id);
+  if (!c.ok()) return c.status();  // e.g. removed while we waited
+  out.record = *std::move(c);
+  return out;
+}
+
 absl::Status StopOneContainer(Daemon& d, const std::string& id, int64_t timeout_s) {
-  absl::StatusOr<ContainerRecord> c = RefreshContainer(d, id);
-  if (!c.ok()) return c.status();
+  absl::StatusOr<LockedContainer> locked = LockContainer(d, id);
+  if (!locked.ok()) return locked.status();
+  std::optional<ContainerRecord> c = std::move(locked->record);
   if (!Live(c->state)) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<ShimClient>> shim = ConnectPodShim(d, c->pod_id);
   if (!shim.ok() || c->state == ContainerState::kUnknown) {
@@ -183,8 +199,12 @@ absl::Status StopOneContainer(Daemon& d, const std::string& id, int64_t timeout_
 }
 
 absl::Status RemoveOneContainer(Daemon& d, const std::string& id) {
-  absl::StatusOr<ContainerRecord> c = d.containers->Get(id);
-  if (absl::IsNotFound(c.status())) return absl::OkStatus();
+  absl::StatusOr<std::string> full = d.containers->Resolve(id);
+  if (absl::IsNotFound(full.status())) return absl::OkStatus();
+  if (!full.ok()) return full.status();
+  ObjectLocks::Held held = d.container_locks.Lock(*full);
+  absl::StatusOr<ContainerRecord> c = d.containers->Get(*full);  // as of holding the lock
+  if (absl::IsNotFound(c.status())) return absl::OkStatus();     // removed while we waited
   if (!c.ok()) return c.status();
   // 1. Nothing of it may run any more.
   if (absl::Status s = StopOneContainer(d, c->id, 0); !s.ok()) {

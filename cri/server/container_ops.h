@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -41,7 +42,17 @@ absl::StatusOr<std::unique_ptr<ShimClient>> ConnectPodShim(Daemon& d, const std:
 // container whose process ended becomes EXITED with exit code, reason
 // (Completed, Error, OOMKilled) and finish time, persisted. A container whose
 // shim is unreachable reads UNKNOWN (not persisted). Returns the record.
+// While another RPC holds the container's lock, returns the record as it is:
+// that RPC brings it up to date.
 absl::StatusOr<ContainerRecord> RefreshContainer(Daemon& d, const std::string& id);
+
+// A container's lock, held, and its record refreshed under it: for the RPCs
+// that change a container (start, stop, remove, update, reopen log).
+struct LockedContainer {
+  ObjectLocks::Held lock;
+  ContainerRecord record;
+};
+absl::StatusOr<LockedContainer> LockContainer(Daemon& d, const std::string& id_or_prefix);
 
 // Stops a container: its stop signal (SIGTERM unless the image says
 // otherwise), then SIGKILL to every process of it once `timeout_s` seconds

@@ -9,8 +9,9 @@ namespace peapod::cri {
 absl::Status HandleReopenContainerLog(Daemon& d,
                                       const ::runtime::v1::ReopenContainerLogRequest& req,
                                       ::runtime::v1::ReopenContainerLogResponse&) {
-  absl::StatusOr<ContainerRecord> c = RefreshContainer(d, req.container_id());
-  if (!c.ok()) return c.status();
+  absl::StatusOr<LockedContainer> locked = LockContainer(d, req.container_id());
+  if (!locked.ok()) return locked.status();
+  std::optional<ContainerRecord> c = std::move(locked->record);
   if (c->state != ContainerState::kRunning) {
     return absl::FailedPreconditionError(Cat("container ", c->id, " is not running"));
   }

@@ -10,8 +10,9 @@ namespace peapod::cri {
 
 absl::Status HandleStartContainer(Daemon& d, const ::runtime::v1::StartContainerRequest& req,
                                   ::runtime::v1::StartContainerResponse&) {
-  absl::StatusOr<ContainerRecord> c = RefreshContainer(d, req.container_id());
-  if (!c.ok()) return c.status();
+  absl::StatusOr<LockedContainer> locked = LockContainer(d, req.container_id());
+  if (!locked.ok()) return locked.status();
+  std::optional<ContainerRecord> c = std::move(locked->record);
   if (c->state != ContainerState::kCreated) {
     return absl::FailedPreconditionError(
         Cat("container ", c->id, " is not in the CREATED state and cannot start"));

@@ -533,6 +533,70 @@ TEST_F(ContainerTest, LifecycleWithImageDefaultsAndNothingLeftAfterRemove) {
   EXPECT_EQ(runtime_->ContainerStatus(&ctx, req, &resp).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+// RPCs racing on one pod take turns (per-pod and per-container locks): a
+// container created while its pod is stopped and removed is either created
+// first and removed with the pod, or refused; whatever the order, every
+// call succeeds or fails cleanly and nothing of the pod is left.
+TEST_F(ContainerTest, RacingStopRemoveAndCreateOnOnePodLeaveNothing) {
+  for (int round = 0; round < 6; ++round) {
+    Pod pod = RunPod("race" + std::to_string(round));
+    std::string a = Run(pod, Config("a", {"sleep", "3600"}));
+    ASSERT_FALSE(a.empty());
+    std::string a_cgroup = Str(RuntimeSpec(a).Find("linux")->Find("cgroupsPath"));
+    std::string b;
+    grpc::Status create_b, stop_pod, remove_pod[2], stop_a, remove_a;
+    auto pod_call = [&](bool remove, grpc::Status* out) {
+      grpc::ClientContext ctx;
+      if (remove) {
+        v1::RemovePodSandboxRequest req;
+        req.set_pod_sandbox_id(pod.id);
+        v1::RemovePodSandboxResponse resp;
+        *out = runtime_->RemovePodSandbox(&ctx, req, &resp);
+      } else {
+        v1::StopPodSandboxRequest req;
+        req.set_pod_sandbox_id(pod.id);
+        v1::StopPodSandboxResponse resp;
+        *out = runtime_->StopPodSandbox(&ctx, req, &resp);
+      }
+    };
+    std::vector<std::thread> calls;
+    calls.emplace_back([&] { create_b = Create(pod, Config("b", {"sleep", "3600"}), &b); });
+    // The rest lands at a different point of the create each round.
+    std::this_thread::sleep_for(milliseconds(3 * round));
+    calls.emplace_back([&] { pod_call(false, &stop_pod); });
+    calls.emplace_back([&] { pod_call(true, &remove_pod[0]); });
+    calls.emplace_back([&] { pod_call(true, &remove_pod[1]); });
+    calls.emplace_back([&] { stop_a = Stop(a, 0); });
+    calls.emplace_back([&] { remove_a = Remove(a); });
+    for (std::thread& t : calls) t.join();
+    EXPECT_TRUE(stop_pod.ok()) << stop_pod.error_message() << "\n" << Log();
+    for (const grpc::Status& s : remove_pod) EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_TRUE(remove_a.ok()) << remove_a.error_message();
+    // Stopping a container its pod removal took away first: NotFound.
+    EXPECT_TRUE(stop_a.ok() || stop_a.error_code() == grpc::StatusCode::NOT_FOUND)
+        << stop_a.error_message();
+    EXPECT_TRUE(create_b.ok() || create_b.error_code() == grpc::StatusCode::NOT_FOUND ||
+                create_b.error_code() == grpc::StatusCode::FAILED_PRECONDITION)
+        << create_b.error_message();
+    // Nothing of the pod or its containers is left.
+    v1::ListContainersRequest lreq;
+    lreq.mutable_filter()->set_pod_sandbox_id(pod.id);
+    v1::ListContainersResponse lresp;
+    grpc::ClientContext lctx;
+    ASSERT_TRUE(runtime_->ListContainers(&lctx, lreq, &lresp).ok());
+    EXPECT_EQ(lresp.containers_size(), 0)
+        << "containers outlived their pod (create_b " << create_b.error_message() << ")";
+    ExpectGone(TracesOf(dir_, a, a_cgroup));
+    if (!b.empty()) {
+      EXPECT_FALSE(fs::exists(dir_ + "/lib/containers/" + b + ".json")) << "record of b left";
+      EXPECT_FALSE(fs::exists(dir_ + "/state/containers/" + b)) << "bundle of b left";
+      EXPECT_EQ(ReadFile("/proc/self/mountinfo").find(b), std::string::npos) << "rootfs of b";
+    }
+    EXPECT_FALSE(fs::exists(dir_ + "/state/pods/" + pod.id)) << "pod dir left";
+    pods_.clear();
+  }
+}
+
 TEST_F(ContainerTest, BadInputsAreRejectedByName) {
   Pod pod = RunPod("bad");
   std::string id;

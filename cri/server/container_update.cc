@@ -15,8 +15,9 @@ namespace peapod::cri {
 absl::Status HandleUpdateContainerResources(
     Daemon& d, const ::runtime::v1::UpdateContainerResourcesRequest& req,
     ::runtime::v1::UpdateContainerResourcesResponse&) {
-  absl::StatusOr<ContainerRecord> c = RefreshContainer(d, req.container_id());
-  if (!c.ok()) return c.status();
+  absl::StatusOr<LockedContainer> locked = LockContainer(d, req.container_id());
+  if (!locked.ok()) return locked.status();
+  std::optional<ContainerRecord> c = std::move(locked->record);
   if (c->state != ContainerState::kCreated && c->state != ContainerState::kRunning) {
     return absl::FailedPreconditionError(
         Cat("container ", c->id, " is neither created nor running: nothing to update"));

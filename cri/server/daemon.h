@@ -11,6 +11,7 @@
 #include "cri/images/registry_config.h"
 #include "cri/server/log.h"
 #include "cri/store/record_store.h"
+#include "cri/util/object_locks.h"
 
 namespace peapod::cri {
 
@@ -26,6 +27,10 @@ struct Daemon {
   std::unique_ptr<images::ImageStore> images;
   // Mirrors and insecure hosts, parsed from config.registry_toml.
   images::RegistryConfig registry;
+  // One lock per pod and per container id for the RPCs that change them
+  // (object_locks.h; a pod's before its containers').
+  ObjectLocks pod_locks;
+  ObjectLocks container_locks;
   // True once state is recovered; RpcEdge gates RPCs on it.
   std::atomic<bool> ready = false;
 };

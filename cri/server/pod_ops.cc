@@ -47,6 +47,7 @@ absl::Status StopPodContainers(Daemon& d, const std::string& pod_id, int64_t tim
   absl::Status first;
   for (const std::string& id : PodContainerIds(d, pod_id)) {
     absl::Status s = StopOneContainer(d, id, timeout_s);
+    if (absl::IsNotFound(s)) continue;  // removed meanwhile by RemoveContainer
     if (!s.ok() && first.ok()) first = s;
   }
   return first;
@@ -78,6 +79,8 @@ absl::Status ShimDeleteAction(Daemon& d, const std::string& id, const std::strin
 
 PodRecord RefreshPod(Daemon& d, PodRecord pod) {
   if (pod.state != PodState::kReady) return pod;
+  ObjectLocks::Held held = d.pod_locks.TryLock(pod.id);
+  if (!held) return pod;  // an RPC changing the pod holds its lock
   absl::StatusOr<std::unique_ptr<ShimClient>> shim = PodShim(d, pod);
   absl::StatusOr<task::StateResponse> st =
       shim.ok() ? (*shim)->State(pod.id) : absl::StatusOr<task::StateResponse>(shim.status());

@@ -47,7 +47,8 @@ absl::Status StopPod(Daemon& d, const PodRecord& pod);
 absl::Status RemovePod(Daemon& d, const PodRecord& pod);
 
 // Brings a pod's state up to date with its shim: a READY pod whose shim or
-// infra is gone becomes NOTREADY, persisted. Returns the record.
+// infra is gone becomes NOTREADY, persisted. Returns the record (unchanged
+// while another RPC holds the pod's lock: that RPC updates it).
 PodRecord RefreshPod(Daemon& d, PodRecord pod);
 
 // At startup, before serving: every READY pod whose shim or infra is gone

@@ -59,7 +59,11 @@ absl::Status RemovePod(Daemon& d, const PodRecord& pod) {
 
 absl::Status HandleRemovePodSandbox(Daemon& d, const ::runtime::v1::RemovePodSandboxRequest& req,
                                     ::runtime::v1::RemovePodSandboxResponse&) {
-  absl::StatusOr<PodRecord> pod = d.pods->Get(req.pod_sandbox_id());
+  absl::StatusOr<std::string> id = d.pods->Resolve(req.pod_sandbox_id());
+  if (absl::IsNotFound(id.status())) return absl::OkStatus();
+  if (!id.ok()) return id.status();
+  ObjectLocks::Held held = d.pod_locks.Lock(*id);
+  absl::StatusOr<PodRecord> pod = d.pods->Get(*id);  // as of holding the lock
   if (absl::IsNotFound(pod.status())) return absl::OkStatus();
   if (!pod.ok()) return pod.status();
   if (absl::Status s = RemovePod(d, *pod); !s.ok()) {

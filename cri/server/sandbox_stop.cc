@@ -50,7 +50,11 @@ absl::Status StopPod(Daemon& d, const PodRecord& pod) {
 
 absl::Status HandleStopPodSandbox(Daemon& d, const ::runtime::v1::StopPodSandboxRequest& req,
                                   ::runtime::v1::StopPodSandboxResponse&) {
-  absl::StatusOr<PodRecord> pod = d.pods->Get(req.pod_sandbox_id());
+  absl::StatusOr<std::string> id = d.pods->Resolve(req.pod_sandbox_id());
+  if (absl::IsNotFound(id.status())) return absl::OkStatus();
+  if (!id.ok()) return id.status();
+  ObjectLocks::Held held = d.pod_locks.Lock(*id);
+  absl::StatusOr<PodRecord> pod = d.pods->Get(*id);  // as of holding the lock
   if (absl::IsNotFound(pod.status())) return absl::OkStatus();
   if (!pod.ok()) return pod.status();
   if (absl::Status s = StopPod(d, *pod); !s.ok()) {
