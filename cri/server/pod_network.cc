@@ -184,6 +184,22 @@ absl::Status TearDownPodNetwork(Daemon& d, const PodRecord& pod) {
   return RemovePinnedNetns(netns);
 }
 
+absl::Status CheckPodNetwork(Daemon& d, const PodRecord& pod) {
+  if (pod.network_mode == NamespaceMode::kNode) {
+    return absl::UnimplementedError("the pod uses the host's network");
+  }
+  absl::StatusOr<CniNetwork> net = CniNetwork::LoadDefault(d.config.cni_conf_dir);
+  if (absl::IsNotFound(net.status())) return absl::UnimplementedError("no CNI network");
+  if (!net.ok()) return net.status();
+  std::string netns = Cat(PodNetnsDir(d), "/", pod.id);
+  if (!Exists(netns)) {
+    return absl::FailedPreconditionError(Cat("network namespace ", netns, " is gone"));
+  }
+  absl::Status s = net->Check(PodCniOptions(d), Attachment(pod, netns));
+  if (absl::IsFailedPrecondition(s)) return absl::UnimplementedError(s.message());  // no ADD cached
+  return s;
+}
+
 absl::Status WritePodFilesFor(const PodRecord& r, const v1::PodSandboxConfig& c,
                               const std::string& pod_dir) {
   absl::StatusOr<PodFilesInput> in = FilesInput(r, c);

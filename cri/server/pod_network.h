@@ -38,6 +38,13 @@ absl::Status SetUpPodNetwork(Daemon& d, PodRecord& r, const ::runtime::v1::PodSa
 // namespace. Idempotent; also right for pods left half-built by a crash.
 absl::Status TearDownPodNetwork(Daemon& d, const PodRecord& pod);
 
+// CNI CHECK of a pod's attachment, as CNI 0.4.0+ runtimes do for a pod they
+// keep: OK when the network is intact (or its config sets disableCheck).
+// Unimplemented when there is nothing
+// to check (host network, no CNI network, a config older than 0.4.0, no
+// cached ADD result); the plugin's error otherwise.
+absl::Status CheckPodNetwork(Daemon& d, const PodRecord& pod);
+
 // Writes the pod's hosts, resolv.conf and hostname into its directory.
 absl::Status WritePodFilesFor(const PodRecord& r, const ::runtime::v1::PodSandboxConfig& c,
                               const std::string& pod_dir);

@@ -25,6 +25,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "oci/spec/json.h"
 #include "proto/cri_api.h"
 
 extern char** environ;
@@ -486,6 +487,46 @@ TEST_F(PodNetworkTest, HttpGetHooksAgainstServerInPod) {
   EXPECT_FALSE(s.ok());
   EXPECT_THAT(s.error_message(), HasSubstr("PostStart hook (httpGet HTTP://"));
   EXPECT_THAT(s.error_message(), HasSubstr(":8081/x) failed"));
+}
+
+// CNI CHECK: "ok" in a verbose PodSandboxStatus while the pod's network is
+// intact; the plugin's complaint once its address is gone; and a peapodd
+// restarted after that finds the pod NOTREADY.
+TEST_F(PodNetworkTest, CniCheckOnVerboseStatusAndAtRestart) {
+  v1::PodSandboxConfig pc = PodConfig("checked");
+  std::string pod;
+  ASSERT_TRUE(RunPod(pc, &pod).ok()) << Log();
+  auto status = [&](std::string* check) {
+    v1::PodSandboxStatusRequest req;
+    req.set_pod_sandbox_id(pod);
+    req.set_verbose(true);
+    v1::PodSandboxStatusResponse resp;
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(runtime_->PodSandboxStatus(&ctx, req, &resp).ok());
+    absl::StatusOr<json::Value> info = json::Parse(resp.info().at("info"));
+    EXPECT_TRUE(info.ok());
+    const json::Value* c = info.ok() ? info->Find("networkCheck") : nullptr;
+    *check = c && c->is_string() ? c->as_string() : "";
+    return resp.status().state();
+  };
+  std::string check;
+  EXPECT_EQ(status(&check), v1::SANDBOX_READY);
+  EXPECT_EQ(check, "ok") << Log();
+  // The pod loses its address behind peapodd's back.
+  std::string netns = dir_ + "/state/netns/" + pod;
+  ASSERT_EQ(std::system(("nsenter --net=" + netns + " ip addr flush dev eth0").c_str()), 0);
+  status(&check);
+  EXPECT_NE(check, "ok");
+  EXPECT_FALSE(check.empty());
+  EXPECT_EQ(check.find("skipped"), std::string::npos) << check;
+  // A restarted peapodd runs CHECK for every ready pod.
+  runtime_.reset();
+  images_.reset();
+  kill(pid_, SIGTERM);
+  waitpid(pid_, nullptr, 0);
+  StartDaemon();
+  EXPECT_EQ(status(&check), v1::SANDBOX_NOTREADY) << Log();
+  EXPECT_NE(Log().find("CNI CHECK failed"), std::string::npos);
 }
 
 TEST_F(PodNetworkTest, StopAndRemoveReleaseTheAddress) {

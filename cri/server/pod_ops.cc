@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "cri/server/container_ops.h"
+#include "cri/server/pod_network.h"
 #include "cri/store/record_file.h"
 #include "cri/util/str.h"
 
@@ -96,6 +97,17 @@ absl::Status RecoverPods(Daemon& d) {
   int ready = 0, not_ready = 0;
   for (const PodRecord& p : d.pods->List()) {
     PodRecord now = RefreshPod(d, p);
+    if (now.state == PodState::kReady) {
+      // CNI CHECK: a pod whose network broke while peapodd was away turns
+      // NOTREADY, so the kubelet recreates it instead of keeping a pod that
+      // cannot be reached.
+      absl::Status check = CheckPodNetwork(d, now);
+      if (!check.ok() && !absl::IsUnimplemented(check)) {
+        d.log.Warn(Cat("pod ", now.id, " is not ready: CNI CHECK failed: ", check.ToString()));
+        now.state = PodState::kNotReady;
+        if (absl::Status s = d.pods->Update(now); !s.ok()) d.log.Warn(s.ToString());
+      }
+    }
     ++(now.state == PodState::kReady ? ready : not_ready);
   }
   d.log.Info(Cat("pods recovered: ", ready, " ready, ", not_ready, " not ready"));

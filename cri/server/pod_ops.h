@@ -51,8 +51,9 @@ absl::Status RemovePod(Daemon& d, const PodRecord& pod);
 // while another RPC holds the pod's lock: that RPC updates it).
 PodRecord RefreshPod(Daemon& d, PodRecord pod);
 
-// At startup, before serving: every READY pod whose shim or infra is gone
-// becomes NOTREADY; half-built pods stay NOTREADY for Stop/Remove.
+// At startup, before serving: every READY pod whose shim or infra is gone,
+// or whose network fails CNI CHECK, becomes NOTREADY; half-built pods stay
+// NOTREADY for Stop/Remove.
 absl::Status RecoverPods(Daemon& d);
 
 // Runs `<shim> -id <id> -bundle <bundle> delete`: the runtime state, cgroup

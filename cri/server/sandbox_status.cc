@@ -1,4 +1,5 @@
 #include "cri/server/handlers.h"
+#include "cri/server/pod_network.h"
 #include "cri/server/pod_ops.h"
 #include "cri/server/translate.h"
 #include "cri/util/str.h"
@@ -22,6 +23,13 @@ absl::Status HandlePodSandboxStatus(Daemon& d, const ::runtime::v1::PodSandboxSt
     info.Set("runtimeHandler", pod.runtime_handler);
     info.Set("podDir", PodDir(d, pod.id));
     info.Set("name", RecordName(pod));
+    // CNI CHECK, run when asked for (verbose status) and at peapodd's start.
+    if (pod.state == PodState::kReady) {
+      absl::Status check = CheckPodNetwork(d, pod);
+      info.Set("networkCheck", check.ok()                     ? std::string("ok")
+                               : absl::IsUnimplemented(check) ? Cat("skipped: ", check.message())
+                                                              : check.ToString());
+    }
     absl::StatusOr<json::Value> spec = json::ParseFile(PodDir(d, pod.id) + "/config.json");
     if (spec.ok()) info.Set("runtimeSpec", *std::move(spec));
     (*resp.mutable_info())["info"] = json::Write(info);
