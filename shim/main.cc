@@ -105,6 +105,14 @@ void RedirectStdio(const std::string& bundle) {
   if (log > 2) close(log);
 }
 
+// The daemon keeps only stdio and its listening socket: whatever its caller
+// leaked to `start` (a test runner's log, a pipe) would otherwise stay open
+// for the pod's whole life.
+void CloseInheritedFds(int keep) {
+  if (keep > 3) close_range(3, keep - 1, 0);
+  close_range(keep < 3 ? 3 : keep + 1, ~0U, 0);
+}
+
 // Memory per pod is the shim's private dirty pages: one malloc arena for
 // all threads (glibc gives each thread its own, each keeping freed pages),
 // freed memory returned early, and a fixed mmap threshold.
@@ -172,6 +180,7 @@ int CmdStart(const Flags& f) {
   if (pid == 0) {
     setsid();
     RedirectStdio(bundle);
+    CloseInheritedFds(listener->get());
     if (chdir("/") != 0) _exit(1);
     Serve(f, std::move(*listener), path);
   }

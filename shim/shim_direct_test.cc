@@ -103,12 +103,13 @@ class ShimDirectTest : public ::testing::Test {
     return b;
   }
 
-  // `start` as peapodd runs it; connects to the printed address.
-  void StartShim(const std::string& id, const std::string& bundle) {
+  // `start` as peapodd runs it; connects to the printed address. `extra`
+  // is appended to the shell command (redirections).
+  void StartShim(const std::string& id, const std::string& bundle, const std::string& extra = "") {
     std::string cmd = absl::StrCat(
         "cd ", bundle, " && env -u TTRPC_ADDRESS PEAPOD_SHIM_SOCKET_DIR=", dir_,
         "/s PEAPOD_SHIM_RUNTIME_ROOT=", dir_, "/state ", shim_, " -namespace ", kNs, " -address ",
-        dir_, "/peapodd.sock -publish-binary '' -debug -id ", id, " start");
+        dir_, "/peapodd.sock -publish-binary '' -debug -id ", id, " start", extra);
     Result r = Sh(cmd);
     ASSERT_EQ(r.code, 0) << r.out;
     ASSERT_EQ(r.out.rfind("unix://", 0), 0u) << r.out;
@@ -186,6 +187,25 @@ class ShimDirectTest : public ::testing::Test {
   std::string shim_, src_, dir_, address_;
   std::unique_ptr<ttrpc::Client> client_;
 };
+
+// Descriptors the caller of `start` leaked (not close-on-exec) do not stay
+// open in the daemon for the pod's life.
+TEST_F(ShimDirectTest, DaemonKeepsNoInheritedFds) {
+  std::string b = Bundle("fds", "sleep 60");
+  StartShim("fds", b, " 7>" + dir_ + "/leaked-7 9<>" + dir_ + "/leaked-9");
+  Result pid = Sh("pgrep -f '[c]ontainerd-shim-peapod-v2 .*-id fds start'");
+  ASSERT_EQ(pid.code, 0) << "no shim daemon";
+  std::string fd_dir = "/proc/" + pid.out.substr(0, pid.out.find('\n')) + "/fd";
+  int open_fds = 0;
+  for (const auto& e : fs::directory_iterator(fd_dir)) {
+    std::error_code ec;
+    std::string target = fs::read_symlink(e.path(), ec).string();
+    EXPECT_EQ(target.find("leaked"), std::string::npos) << e.path() << " -> " << target;
+    ++open_fds;
+  }
+  EXPECT_GT(open_fds, 3) << "stdio and the listener at least";
+  ShutdownAndCheck();
+}
 
 TEST_F(ShimDirectTest, CriLogOfInitAndExecAndRotation) {
   std::string b = Bundle("c1", "sh -c 'echo out1; echo err1 >&2; printf tail; sleep 1000'");
