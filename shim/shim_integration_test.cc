@@ -26,7 +26,9 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 constexpr char kImage[] = "docker.io/peapod/busybox:latest";
-constexpr char kNs[] = "peapod-shim-test";
+// One namespace per test process: what a killed run left (shims, cgroups)
+// never meets the next run.
+const std::string kNs = "peapod-shim-test-" + std::to_string(getpid());
 constexpr char kRuntime[] = "--runtime io.containerd.peapod.v2";
 
 struct Result {
@@ -82,6 +84,11 @@ class ShimIntegrationTest : public ::testing::TestWithParam<const char*> {
     Sh("grep -o ' " + dir_ + "[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l");
     fs::remove_all(dir_);
     dir_.clear();
+    // The namespace's (empty) cgroup dirs ctr's containers lived under.
+    for (const auto& e : fs::directory_iterator("/sys/fs/cgroup")) {
+      std::error_code ec;
+      fs::remove(e.path() / kNs, ec);
+    }
   }
 
   void SetUp() override {
@@ -309,7 +316,8 @@ TEST_P(ShimIntegrationTest, OomKillIsPublishedAsTaskOOM) {
   pid_t watcher = fork();
   if (watcher == 0) {
     freopen(events.c_str(), "w", stdout);
-    execlp("ctr", "ctr", "--address", (dir_ + "/c.sock").c_str(), "-n", kNs, "events", nullptr);
+    execlp("ctr", "ctr", "--address", (dir_ + "/c.sock").c_str(), "-n", kNs.c_str(), "events",
+           nullptr);
     _exit(127);
   }
   std::this_thread::sleep_for(300ms);
