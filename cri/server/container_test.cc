@@ -238,18 +238,18 @@ class ContainerTest : public ::testing::Test {
     ASSERT_EQ(rc, 0) << bin;
     grpc::ChannelArguments ch;
     ch.SetMaxReceiveMessageSize(64 << 20);
-    auto channel = grpc::CreateCustomChannel("unix://" + dir_ + "/run/peapod.sock",
-                                             grpc::InsecureChannelCredentials(), ch);
-    runtime_ = v1::RuntimeService::NewStub(channel);
-    images_ = v1::ImageService::NewStub(channel);
     for (int i = 0; i < 500; ++i) {
       ASSERT_EQ(waitpid(pid_, nullptr, WNOHANG), 0) << "peapodd died:\n" << Log();
-      v1::VersionRequest req;
-      v1::VersionResponse resp;
-      grpc::ClientContext ctx;
+      // A new channel per try: one that failed to connect waits out gRPC's
+      // reconnect backoff (seconds) before it tries again.
+      auto channel = grpc::CreateCustomChannel("unix://" + dir_ + "/run/peapod.sock",
+                                               grpc::InsecureChannelCredentials(), ch);
+      runtime_ = v1::RuntimeService::NewStub(channel);
+      images_ = v1::ImageService::NewStub(channel);
       v1::ListContainersRequest lreq;
       v1::ListContainersResponse lresp;
       grpc::ClientContext lctx;
+      lctx.set_deadline(std::chrono::system_clock::now() + seconds(1));
       if (runtime_->ListContainers(&lctx, lreq, &lresp).ok()) return;
       std::this_thread::sleep_for(milliseconds(20));
     }

@@ -117,10 +117,12 @@ class ImageServiceTest : public ::testing::Test {
     int rc = posix_spawn(&pid_, bin.c_str(), &fa, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
     ASSERT_EQ(rc, 0) << bin;
-    stub_ = v1::ImageService::NewStub(
-        grpc::CreateChannel("unix://" + socket_, grpc::InsecureChannelCredentials()));
     for (int i = 0; i < 500; ++i) {
       ASSERT_EQ(waitpid(pid_, nullptr, WNOHANG), 0) << "peapodd died:\n" << ReadFile(log);
+      // A new channel per try: one that failed to connect waits out gRPC's
+      // reconnect backoff (seconds) before it tries again.
+      stub_ = v1::ImageService::NewStub(
+          grpc::CreateChannel("unix://" + socket_, grpc::InsecureChannelCredentials()));
       v1::ImageFsInfoResponse r;
       if (FsInfo(r).ok()) return;
       std::this_thread::sleep_for(milliseconds(20));
