@@ -115,6 +115,51 @@ CniOptions PodCniOptions(const Daemon& d) {
   return o;
 }
 
+absl::StatusOr<std::optional<CniNetwork>> PodCniNetwork(const Daemon& d, NamespaceMode network) {
+  if (network == NamespaceMode::kNode) return std::nullopt;
+  absl::StatusOr<CniNetwork> net = CniNetwork::LoadDefault(d.config.cni_conf_dir);
+  if (absl::IsNotFound(net.status())) return std::nullopt;
+  if (!net.ok()) return net.status();
+  return std::optional<CniNetwork>(*std::move(net));
+}
+
+std::string PodNetnsPath(const Daemon& d, const std::string& pod_id) {
+  return Cat(PodNetnsDir(d), "/", pod_id);
+}
+
+absl::StatusOr<EarlyPodNetwork> StartPodNetwork(Daemon& d, const PodRecord& r,
+                                                const v1::PodSandboxConfig& c,
+                                                const CniNetwork& net,
+                                                std::function<absl::Status()> before_add,
+                                                Rollback& undo) {
+  absl::StatusOr<std::vector<CniPortMapping>> pms = PortMappings(c);
+  if (!pms.ok()) return pms.status();
+  absl::StatusOr<PinnedNetns> ns = PinnedNetns::Create(PodNetnsDir(d), r.id);
+  if (!ns.ok()) return ns.status();
+  EarlyPodNetwork out;
+  out.netns = ns->Release();
+  undo.Push("unpin the pod's network namespace",
+            [netns = out.netns] { return RemovePinnedNetns(netns); });
+  CniAttachment a = Attachment(r, out.netns);
+  a.port_mappings = std::move(*pms);
+  CniOptions opts = PodCniOptions(d);
+  out.ips = std::async(
+                std::launch::async,
+                [net, opts, a,
+                 before_add = std::move(before_add)]() -> absl::StatusOr<std::vector<std::string>> {
+                  if (absl::Status s = before_add(); !s.ok()) return s;
+                  absl::StatusOr<CniResult> res = net.Add(opts, a);
+                  if (!res.ok()) return res.status();
+                  return res->AllIps();
+                })
+                .share();
+  // ADD undoes itself when it fails; once it succeeded, DEL undoes it.
+  undo.Push(Cat("CNI DEL from network ", net.name()), [ips = out.ips, net, opts, a] {
+    return ips.get().ok() ? net.Del(opts, a) : absl::OkStatus();
+  });
+  return out;
+}
+
 absl::Status CheckPodNetworkConfig(const v1::PodSandboxConfig& c) {
   absl::StatusOr<std::vector<CniPortMapping>> pms = PortMappings(c);
   if (!pms.ok()) return pms.status();

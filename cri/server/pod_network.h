@@ -4,7 +4,11 @@
 // /etc/hosts, /etc/resolv.conf, /etc/hostname written by cri/podfiles.
 #pragma once
 
+#include <functional>
+#include <future>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "cri/net/cni.h"
@@ -26,6 +30,33 @@ CniOptions PodCniOptions(const Daemon& d);
 // anything exists: the host-aliases annotation, DNS config, port mappings.
 // InvalidArgument naming the bad entry.
 absl::Status CheckPodNetworkConfig(const ::runtime::v1::PodSandboxConfig& c);
+
+// The pod's CNI network: none for a pod on the node's network or when no
+// CNI config exists; an error for a config that does not load.
+absl::StatusOr<std::optional<CniNetwork>> PodCniNetwork(const Daemon& d, NamespaceMode network);
+
+// Where a pod's network namespace is pinned: <PodNetnsDir>/<pod id>.
+std::string PodNetnsPath(const Daemon& d, const std::string& pod_id);
+
+// Netns first, as containerd and CRI-O do, for a pod with a CNI network:
+// RunPodSandbox creates and pins the pod's namespace (loopback up) before
+// the infra exists (the infra joins it by path), and CNI ADD runs in it on
+// another thread while the shim and the infra start.
+struct EarlyPodNetwork {
+  std::string netns;  // the pinned namespace
+  // CNI ADD's addresses (the first is the pod IP), or its error.
+  std::shared_future<absl::StatusOr<std::vector<std::string>>> ips;
+};
+
+// Pins a new namespace at PodNetnsPath(r.id) and starts CNI ADD of `net` in
+// it on another thread once `before_add` returns OK (RunPodSandbox waits
+// there for its record to be durable: CNI state outlives a reboot). Undo
+// steps go on `undo`: DEL after ADD has finished, then the unpin.
+absl::StatusOr<EarlyPodNetwork> StartPodNetwork(Daemon& d, const PodRecord& r,
+                                                const ::runtime::v1::PodSandboxConfig& c,
+                                                const CniNetwork& net,
+                                                std::function<absl::Status()> before_add,
+                                                Rollback& undo);
 
 // For a pod with its own network namespace: pins the infra's namespace,
 // brings its loopback up and, when a CNI network is configured, runs ADD in

@@ -162,7 +162,8 @@ class PodNetworkTest : public ::testing::Test {
 
   static std::string Log() { return ReadFile(dir_ + "/peapodd.log"); }
 
-  static void StartDaemon() {
+  // Starts peapodd (with PEAPOD_FAILPOINT=failpoint when given).
+  static void StartDaemon(const std::string& failpoint = "") {
     std::string config = dir_ + "/peapod.toml";
     std::ofstream out(config);
     out << "socket = \"" << dir_ << "/run/peapod.sock\"\nroot = \"" << dir_
@@ -182,18 +183,27 @@ class PodNetworkTest : public ::testing::Test {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    int rc = posix_spawn(&pid_, bin.c_str(), &fa, nullptr, args.data(), environ);
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) env_strings.push_back(*e);
+    if (!failpoint.empty()) env_strings.push_back("PEAPOD_FAILPOINT=" + failpoint);
+    std::vector<char*> env;
+    for (std::string& e : env_strings) env.push_back(e.data());
+    env.push_back(nullptr);
+    int rc = posix_spawn(&pid_, bin.c_str(), &fa, nullptr, args.data(), env.data());
     posix_spawn_file_actions_destroy(&fa);
     ASSERT_EQ(rc, 0) << bin;
-    auto channel = grpc::CreateChannel("unix://" + dir_ + "/run/peapod.sock",
-                                       grpc::InsecureChannelCredentials());
-    runtime_ = v1::RuntimeService::NewStub(channel);
-    images_ = v1::ImageService::NewStub(channel);
     for (int i = 0; i < 500; ++i) {
       ASSERT_EQ(waitpid(pid_, nullptr, WNOHANG), 0) << "peapodd died:\n" << Log();
+      // A new channel per try: one that failed to connect waits out gRPC's
+      // reconnect backoff (seconds) before it tries again.
+      auto channel = grpc::CreateChannel("unix://" + dir_ + "/run/peapod.sock",
+                                         grpc::InsecureChannelCredentials());
+      runtime_ = v1::RuntimeService::NewStub(channel);
+      images_ = v1::ImageService::NewStub(channel);
       v1::ListContainersRequest req;
       v1::ListContainersResponse resp;
       grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + seconds(1));
       if (runtime_->ListContainers(&ctx, req, &resp).ok()) return;
       std::this_thread::sleep_for(milliseconds(20));
     }
@@ -527,6 +537,55 @@ TEST_F(PodNetworkTest, CniCheckOnVerboseStatusAndAtRestart) {
   StartDaemon();
   EXPECT_EQ(status(&check), v1::SANDBOX_NOTREADY) << Log();
   EXPECT_NE(Log().find("CNI CHECK failed"), std::string::npos);
+}
+
+// peapodd killed at steps of RunPodSandbox while CNI ADD runs beside the
+// shim's start: after a restart the pod is NOTREADY, and Stop + Remove
+// release its address and unpin its namespace.
+TEST_F(PodNetworkTest, KilledDuringRunpWithCniLeavesNothingAfterRemove) {
+  auto leases = [] {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir_ + "/ipam/peapod-h4-cri", ec)) {
+      std::string name = e.path().filename();
+      if (name.rfind(kSubnetPrefix, 0) == 0) out.push_back(name);
+    }
+    return out;
+  };
+  std::vector<std::string> before = leases();
+  for (const char* fp : {"runp:bundle", "runp:created", "runp:started"}) {
+    SCOPED_TRACE(fp);
+    runtime_.reset();
+    images_.reset();
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+    StartDaemon(fp);
+    std::string id;
+    EXPECT_FALSE(RunPod(PodConfig(std::string("killed-") + (fp + 5)), &id).ok());
+    int status = 0;
+    for (int i = 0; i < 250 && waitpid(pid_, &status, WNOHANG) == 0; ++i) {
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << Log();
+    pid_ = -1;
+    StartDaemon();
+    v1::ListPodSandboxRequest req;
+    v1::ListPodSandboxResponse resp;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(runtime_->ListPodSandbox(&ctx, req, &resp).ok());
+    std::string killed;
+    for (const v1::PodSandbox& p : resp.items()) {
+      if (p.metadata().name() == std::string("killed-") + (fp + 5)) {
+        killed = p.id();
+        EXPECT_EQ(p.state(), v1::SANDBOX_NOTREADY);
+      }
+    }
+    ASSERT_FALSE(killed.empty()) << "the half-built pod is not listed";
+    pods_.push_back(killed);
+    TearDown();  // Stop + Remove
+    EXPECT_FALSE(fs::exists(dir_ + "/state/netns/" + killed)) << "namespace still pinned";
+    EXPECT_EQ(leases(), before) << "an address is still leased";
+  }
 }
 
 TEST_F(PodNetworkTest, StopAndRemoveReleaseTheAddress) {

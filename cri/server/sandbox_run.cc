@@ -131,8 +131,15 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   const std::string dir = PodDir(d, pod->id);
   absl::StatusOr<std::string> infra = FindBinary(d.config.infra_binary, "cri/infra");
   if (!infra.ok()) return absl::FailedPreconditionError(Cat("infra: ", infra.status().message()));
+  // With a CNI network the pod's namespace is made first and the infra
+  // joins it (pod_network.h, EarlyPodNetwork).
+  absl::StatusOr<std::optional<CniNetwork>> cni =
+      PodCniNetwork(d, NamespaceModeFromProto(
+                           req.config().linux().security_context().namespace_options().network()));
+  if (!cni.ok()) return cni.status();
   spec::SandboxSpecInput in;
   in.pod = *pod;
+  if (cni->has_value()) in.netns_path = PodNetnsPath(d, pod->id);
   in.infra_binary = *infra;
   in.rootfs_path = dir + "/rootfs";
   absl::StatusOr<oci::Spec> infra_spec = spec::BuildSandboxSpec(in);
@@ -146,8 +153,8 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   PodRecord r = NewRecord(req, *pod);
   if (absl::Status s = d.pods->AddUnsynced(r); !s.ok()) return s;
   undo.Push("remove pod record", [&d, id = r.id] { return d.pods->Remove(id); });
-  std::future<absl::Status> record_synced =
-      std::async(std::launch::async, [&d, id = r.id] { return d.pods->Sync(id); });
+  std::shared_future<absl::Status> record_synced =
+      std::async(std::launch::async, [&d, id = r.id] { return d.pods->Sync(id); }).share();
   Failpoint("runp:record");
 
   // 3. The pod dir and the infra bundle.
@@ -161,6 +168,14 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
     return ec ? absl::InternalError(Cat("remove ", dir, ": ", ec.message())) : absl::OkStatus();
   });
   if (absl::Status s = WriteInfraBundle(dir, *infra_spec); !s.ok()) return s;
+  // The pod's network namespace, and CNI ADD in it while the rest goes on.
+  std::optional<EarlyPodNetwork> early;
+  if (cni->has_value()) {
+    absl::StatusOr<EarlyPodNetwork> started = StartPodNetwork(
+        d, r, req.config(), **cni, [record_synced] { return record_synced.get(); }, undo);
+    if (!started.ok()) return started.status();
+    early = *std::move(started);
+  }
   Failpoint("runp:bundle");
 
   // 4. The pod's shim; its address is recorded at once.
@@ -192,12 +207,23 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   if (absl::StatusOr<uint32_t> s = client->Start(r.id); !s.ok()) return s.status();
   Failpoint("runp:started");
 
-  // 6. Network and pod files (pod_network.h): the infra's netns pinned with
-  //    its loopback up, CNI ADD in it (r.ip, r.additional_ips; DEL and unpin
-  //    on `undo`), then /etc/hosts, /etc/resolv.conf and /etc/hostname in the
-  //    pod dir, removed with it.
-  if (absl::Status s = record_synced.get(); !s.ok()) return s;
-  if (absl::Status s = SetUpPodNetwork(d, r, req.config(), *pid, undo); !s.ok()) return s;
+  // 6. Network and pod files (pod_network.h): with a CNI network, the
+  //    result of the ADD started in step 3; otherwise the infra's netns is
+  //    pinned with its loopback up (no CNI: loopback only). r.ip and
+  //    r.additional_ips; DEL and unpin on `undo`. Then /etc/hosts,
+  //    /etc/resolv.conf and /etc/hostname in the pod dir, removed with it.
+  if (early) {
+    const absl::StatusOr<std::vector<std::string>>& ips = early->ips.get();
+    if (!ips.ok()) return ips.status();
+    r.netns_path = early->netns;
+    if (!ips->empty()) {
+      r.ip = (*ips)[0];
+      r.additional_ips.assign(ips->begin() + 1, ips->end());
+    }
+  } else {
+    if (absl::Status s = record_synced.get(); !s.ok()) return s;
+    if (absl::Status s = SetUpPodNetwork(d, r, req.config(), *pid, undo); !s.ok()) return s;
+  }
   if (absl::Status s = WritePodFilesFor(r, req.config(), dir); !s.ok()) return s;
 
   // 7. READY, persisted: from here on the pod is the caller's.

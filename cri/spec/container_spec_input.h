@@ -141,6 +141,9 @@ struct SandboxSpecInput {
   std::string infra_binary;          // host path of peapod-infra, bind-mounted read-only
   std::string rootfs_path;           // a (tiny) directory used as the infra's root
   std::optional<int> oom_score_adj;  // containerd uses -998; unset leaves it alone
+  // A network namespace made for the pod beforehand (pinned), for the infra
+  // to join; empty: the infra gets a new one (unless the pod uses the node's).
+  std::string netns_path;
 };
 
 }  // namespace peapod::cri::spec

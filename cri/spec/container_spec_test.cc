@@ -443,6 +443,17 @@ TEST(SandboxSpecTest, InfraInPodNamespaces) {
   EXPECT_TRUE(infra_bound);
   absl::StatusOr<oci::Spec> back = oci::ParseSpec(oci::SerializeSpec(*spec));
   ASSERT_TRUE(back.ok()) << back.status();
+  // A network namespace made beforehand is joined by path; only that one.
+  in.netns_path = "/run/peapod/netns/pod1";
+  spec = BuildSandboxSpec(in);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  for (const oci::Namespace& n : spec->linux->namespaces) {
+    EXPECT_EQ(n.path, n.type == "network" ? in.netns_path : "") << n.type;
+  }
+  in.netns_path = "netns/pod1";
+  EXPECT_EQ(BuildSandboxSpec(in).status().code(), absl::StatusCode::kInvalidArgument);
+  in.netns_path.clear();
+  spec = BuildSandboxSpec(in);
 
   in.pod.namespaces = {NamespaceMode::kNode, NamespaceMode::kNode, NamespaceMode::kNode, ""};
   spec = BuildSandboxSpec(in);  // net.* sysctl with host network

@@ -10,16 +10,18 @@ namespace {
 
 inline constexpr char kInfraPath[] = "/peapod-infra";
 
-// New net/ipc/uts namespaces unless the pod uses the host's; a new pid
-// namespace (infra as PID 1) unless the pod uses the host's, as containerd
-// does for its pause container; always a new mount namespace.
-std::vector<oci::Namespace> SandboxNamespaces(const NamespaceOptions& ns) {
+// New net/ipc/uts namespaces unless the pod uses the host's (the network one
+// joined by path when made beforehand); a new pid namespace (infra as PID 1)
+// unless the pod uses the host's, as containerd does for its pause
+// container; always a new mount namespace.
+std::vector<oci::Namespace> SandboxNamespaces(const NamespaceOptions& ns,
+                                              const std::string& netns_path) {
   std::vector<oci::Namespace> out;
   if (ns.pid != NamespaceMode::kNode) out.push_back({"pid", ""});
   if (ns.ipc != NamespaceMode::kNode) out.push_back({"ipc", ""});
   if (ns.network != NamespaceMode::kNode) out.push_back({"uts", ""});
   out.push_back({"mount", ""});
-  if (ns.network != NamespaceMode::kNode) out.push_back({"network", ""});
+  if (ns.network != NamespaceMode::kNode) out.push_back({"network", netns_path});
   return out;
 }
 
@@ -37,6 +39,10 @@ absl::Status CheckSandboxInput(const SandboxSpecInput& in) {
       return absl::InvalidArgumentError(
           absl::StrCat("namespace_options.", t, ": TARGET is not valid for a pod"));
     }
+  }
+  if (!in.netns_path.empty() && in.netns_path[0] != '/') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("netns_path: \"", in.netns_path, "\" is not an absolute path"));
   }
   if (in.oom_score_adj && (*in.oom_score_adj < -1000 || *in.oom_score_adj > 1000)) {
     return absl::InvalidArgumentError("oom_score_adj: outside [-1000, 1000]");
@@ -88,7 +94,7 @@ absl::StatusOr<oci::Spec> BuildSandboxSpec(const SandboxSpecInput& in) {
       {kInfraPath, "bind", in.infra_binary, {"rbind", "rprivate", "ro"}, {}, {}}};
   // 3. Namespaces, cgroup, sysctls, seccomp.
   oci::Linux& linux = spec.linux.emplace();
-  linux.namespaces = SandboxNamespaces(pod.namespaces);
+  linux.namespaces = SandboxNamespaces(pod.namespaces, in.netns_path);
   absl::StatusOr<std::string> cgroups = CgroupsPath(pod.cgroup_parent, pod.id);
   if (!cgroups.ok()) return cgroups.status();
   linux.cgroups_path = *cgroups;
