@@ -196,7 +196,9 @@ absl::StatusOr<CniResult> CniNetwork::Add(const CniOptions& o, const CniAttachme
     cache.Set("result", prev);
     cache.Set("portMappings", PortMappingsJson(a.port_mappings));
     ::mkdir(o.cache_dir.c_str(), 0700);
-    absl::Status st = linux::WriteFileAtomic(CachePath(o, name_, a), json::Write(cache), 0600);
+    // Atomic but not fsynced, as libcni writes it: DEL and CHECK read it
+    // for prevResult, and DEL without it still releases the address.
+    absl::Status st = linux::ReplaceFile(CachePath(o, name_, a), json::Write(cache), 0600);
     if (!st.ok()) {
       (void)Del(o, a);
       return linux::Annotate(st, "CNI result cache");

@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+
+#include "absl/strings/str_format.h"
 #include "cri/net/netns.h"
 #include "cri/podfiles/pod_files.h"
 #include "cri/server/pod_ops.h"
@@ -143,16 +146,20 @@ absl::StatusOr<EarlyPodNetwork> StartPodNetwork(Daemon& d, const PodRecord& r,
   CniAttachment a = Attachment(r, out.netns);
   a.port_mappings = std::move(*pms);
   CniOptions opts = PodCniOptions(d);
-  out.ips = std::async(
-                std::launch::async,
-                [net, opts, a,
-                 before_add = std::move(before_add)]() -> absl::StatusOr<std::vector<std::string>> {
-                  if (absl::Status s = before_add(); !s.ok()) return s;
-                  absl::StatusOr<CniResult> res = net.Add(opts, a);
-                  if (!res.ok()) return res.status();
-                  return res->AllIps();
-                })
-                .share();
+  auto add = [&log = d.log, net, opts, a,
+              before_add = std::move(before_add)]() -> absl::StatusOr<std::vector<std::string>> {
+    if (absl::Status s = before_add(); !s.ok()) return s;
+    auto t0 = std::chrono::steady_clock::now();
+    absl::StatusOr<CniResult> res = net.Add(opts, a);
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - t0);
+    log.Debug(Cat("pod ", a.container_id, ": CNI ADD to ", net.name(),
+                  res.ok() ? " done in " : " failed in ",
+                  absl::StrFormat("%.1f", us.count() / 1000.0), " ms"));
+    if (!res.ok()) return res.status();
+    return res->AllIps();
+  };
+  out.ips = std::async(std::launch::async, std::move(add)).share();
   // ADD undoes itself when it fails; once it succeeded, DEL undoes it.
   undo.Push(Cat("CNI DEL from network ", net.name()), [ips = out.ips, net, opts, a] {
     return ips.get().ok() ? net.Del(opts, a) : absl::OkStatus();

@@ -22,6 +22,11 @@ requires(!std::same_as<T, char> && !std::same_as<T, bool>) void Append(std::stri
   out.append(std::to_string(n));
 }
 
+// Without this a double would convert to char and append one byte of noise:
+// format floating point explicitly (absl::StrFormat).
+template <std::floating_point T>
+void Append(std::string& out, T v) = delete;
+
 }  // namespace str_internal
 
 // Concatenates strings (std or absl views, C strings) and integers.
