@@ -703,6 +703,23 @@ TEST_F(ContainerTest, SecurityContextSeenFromInside) {
   v1::ExecSyncResponse resp;
   ASSERT_TRUE(Exec(caps, {"/bin/peapod-probe", "sethostname", "x"}, &resp).ok());
   EXPECT_NE(resp.stdout().find("\"errno\":1,"), std::string::npos) << resp.stdout();
+  // The shim compiled the profile once and kept it (root-only) for the next
+  // container: an exec and a second container load it, compile nothing.
+  std::string cache = dir_ + "/state/runtime/.seccomp-cache";
+  struct stat cst;
+  ASSERT_EQ(stat(cache.c_str(), &cst), 0) << cache;
+  EXPECT_EQ(cst.st_mode & 0777, 0700u);
+  size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(cache)) ++entries;
+  EXPECT_GE(entries, 1u);
+  v1::ContainerConfig c2 = c;
+  c2.mutable_metadata()->set_name("caps-again");
+  c2.set_log_path("caps-again.log");
+  std::string again = Run(pod, c2);
+  EXPECT_EQ(Int(Facts(again).Find("seccomp")), 2);
+  size_t after = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(cache)) ++after;
+  EXPECT_EQ(after, entries) << "the same profile was compiled into a second entry";
   // Masked /proc files read empty (those this kernel has); the rest of
   // /proc is there.
   std::string want;

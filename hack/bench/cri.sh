@@ -2,7 +2,7 @@
 # CRI benchmark: the pod lifecycle against peapodd and against Debian's
 # containerd 1.6 CRI plugin with runc, side by side in one run.
 #
-#   hack/bench/cri.sh [-n ROUNDS] [--pods N] [--build DIR] [--cni]
+#   hack/bench/cri.sh [-n ROUNDS] [--pods N] [--build DIR] [--cni] [--seccomp-default]
 #
 # Both daemons run on private roots, state dirs and sockets under one temp
 # dir (the state dirs on a tmpfs, like /run on a node); a local
@@ -27,6 +27,8 @@
 # runc shims + pause processes (the containers' own sleeps are the same on
 # both and left out). PSS (proportional: shared pages split among sharers) and
 # RSS are both printed.
+# --seccomp-default gives every container the runtime's default seccomp
+# profile, as a kubelet does since Kubernetes 1.27.
 # Targets: issue 5 (no CNI): runp >= 10x faster, create >= 3x faster, <= 2 MiB
 # per pod; issue 6 (--cni): runp >= 3x faster.
 set -euo pipefail
@@ -35,13 +37,15 @@ rounds=20
 pods=20
 build="$here/build"
 cni=no
+seccomp=()
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) rounds=$2; shift 2 ;;
     --pods) pods=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --cni) cni=yes; shift ;;
-    *) echo "usage: $0 [-n ROUNDS] [--pods N] [--build DIR] [--cni]" >&2; exit 2 ;;
+    --seccomp-default) seccomp=(--seccomp-default); shift ;;
+    *) echo "usage: $0 [-n ROUNDS] [--pods N] [--build DIR] [--cni] [--seccomp-default]" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "cri.sh: needs root" >&2; exit 1; }
@@ -200,11 +204,15 @@ sleep 1  # containerd's CRI plugin loads after its socket appears
 endpoints=(peapod="unix://$W/peapod/peapod.sock" containerd="unix://$W/ctrd/containerd.sock")
 hostnet=()
 [ "$cni" = yes ] || hostnet=(--host-network)
-echo "== lifecycle, $rounds rounds, interleaved, CNI bridge: $cni (load: $(cut -d' ' -f1-3 /proc/loadavg))"
-"$build/hack/bench/cri-bench" --rounds "$rounds" --image "$image" "${hostnet[@]}" "${endpoints[@]}"
+echo "== lifecycle, $rounds rounds, interleaved, CNI bridge: $cni," \
+  "seccomp runtime/default: $([ ${#seccomp[@]} -gt 0 ] && echo yes || echo no)" \
+  "(load: $(cut -d' ' -f1-3 /proc/loadavg))"
+"$build/hack/bench/cri-bench" --rounds "$rounds" --image "$image" "${hostnet[@]}" "${seccomp[@]}" \
+  "${endpoints[@]}"
 
 echo "== memory with $pods pods each"
-coproc HOLD { "$build/hack/bench/cri-bench" --hold "$pods" --image "$image" "${hostnet[@]}" "${endpoints[@]}"; }
+coproc HOLD { "$build/hack/bench/cri-bench" --hold "$pods" --image "$image" "${hostnet[@]}" \
+  "${seccomp[@]}" "${endpoints[@]}"; }
 read -r line <&"${HOLD[0]}"
 [ "$line" = held ] || { echo "cri.sh: hold failed: $line"; exit 1; }
 sleep 1

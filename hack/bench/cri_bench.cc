@@ -2,7 +2,10 @@
 // with per-step medians and p90s and the ratio of each endpoint to the first.
 //
 //   cri-bench [--rounds N] [--image REF] [--hold PODS] [--host-network]
-//             NAME=unix:///path.sock [NAME=unix:///path.sock ...]
+//             [--seccomp-default] NAME=unix:///path.sock [NAME=unix:///path.sock ...]
+//
+// --seccomp-default gives every container the runtime's default seccomp
+// profile, as a kubelet does since Kubernetes 1.27 (SeccompDefault).
 //
 // Each round runs, on every endpoint in turn (the order rotates per round):
 //   runp     RunPodSandbox
@@ -54,6 +57,10 @@ std::unique_ptr<grpc::ClientContext> Ctx() {
   return c;
 }
 
+// --seccomp-default: the pod and its containers get the runtime's default
+// seccomp profile, as a kubelet sends them with SeccompDefault.
+bool seccomp_default = false;
+
 v1::PodSandboxConfig PodConfig(const std::string& name, bool host_network) {
   v1::PodSandboxConfig c;
   c.mutable_metadata()->set_name(name);
@@ -66,6 +73,10 @@ v1::PodSandboxConfig PodConfig(const std::string& name, bool host_network) {
   ns->set_network(host_network ? v1::NODE : v1::POD);
   ns->set_pid(v1::CONTAINER);
   ns->set_ipc(v1::POD);
+  if (seccomp_default) {
+    c.mutable_linux()->mutable_security_context()->mutable_seccomp()->set_profile_type(
+        v1::SecurityProfile::RuntimeDefault);
+  }
   return c;
 }
 
@@ -81,6 +92,10 @@ v1::ContainerConfig ContainerConfig(const std::string& image, bool host_network)
   ns->set_network(host_network ? v1::NODE : v1::POD);
   ns->set_pid(v1::CONTAINER);
   ns->set_ipc(v1::POD);
+  if (seccomp_default) {
+    c.mutable_linux()->mutable_security_context()->mutable_seccomp()->set_profile_type(
+        v1::SecurityProfile::RuntimeDefault);
+  }
   return c;
 }
 
@@ -155,6 +170,7 @@ double Quantile(std::vector<double> v, double q) {
 int Usage() {
   fprintf(stderr,
           "usage: cri-bench [--rounds N] [--image REF] [--hold PODS] [--host-network]\n"
+          "                 [--seccomp-default]\n"
           "                 NAME=unix:///path.sock [NAME=unix:///path.sock ...]\n");
   return 2;
 }
@@ -176,6 +192,8 @@ int main(int argc, char** argv) {
       hold = std::stoi(argv[++i]);
     } else if (a == "--host-network") {
       hostnet = true;
+    } else if (a == "--seccomp-default") {
+      seccomp_default = true;
     } else if (size_t eq = a.find('='); eq != std::string::npos && a[0] != '-') {
       auto ch = grpc::CreateChannel(a.substr(eq + 1), grpc::InsecureChannelCredentials());
       eps.push_back(

@@ -18,6 +18,7 @@ absl::Status Missing() {
 }  // namespace
 
 absl::Status Create(const Options&, const CreateOptions&) { return Missing(); }
+absl::StatusOr<pid_t> CreateInit(const Options&, const CreateOptions&) { return Missing(); }
 absl::Status Start(const Options&, const std::string&) { return Missing(); }
 absl::StatusOr<int> Run(const Options&, const CreateOptions&, bool) { return Missing(); }
 absl::StatusOr<ContainerState> State(const Options&, const std::string&) { return Missing(); }

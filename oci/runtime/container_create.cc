@@ -18,6 +18,7 @@
 #include "oci/linux/rootfs.h"
 #include "oci/runtime/container_init.h"
 #include "oci/runtime/hooks.h"
+#include "oci/runtime/process_start.h"
 #include "oci/runtime/process_util.h"
 #include "oci/runtime/rollback.h"
 #include "oci/runtime/runtime.h"
@@ -57,9 +58,6 @@ absl::Status ValidateSpec(const oci::Spec& spec, const std::string& rootfs) {
     PEAPOD_RETURN_IF_ERROR(linux::RlimitNumber(r.type).status());
   }
   if (!spec.linux) return absl::InvalidArgumentError("config.json: linux section is missing");
-  if (spec.linux->seccomp) {
-    PEAPOD_RETURN_IF_ERROR(seccomp::Filter::Build(*spec.linux->seccomp).status());
-  }
   PEAPOD_RETURN_IF_ERROR(linux::FormatTimeOffsets(spec.linux->time_offsets).status());
   return linux::CheckRootfs(rootfs);
 }
@@ -155,6 +153,10 @@ absl::Status DriveInit(SpawnedInit& spawned, const oci::Spec& spec, const linux:
 }  // namespace
 
 absl::Status Create(const Options& opts, const CreateOptions& c) {
+  return CreateInit(opts, c).status();
+}
+
+absl::StatusOr<pid_t> CreateInit(const Options& opts, const CreateOptions& c) {
   // 1. Input checks: nothing is created until they pass.
   if (opts.systemd_cgroup) {
     return absl::UnimplementedError("--systemd-cgroup is not supported by pea");
@@ -169,6 +171,8 @@ absl::Status Create(const Options& opts, const CreateOptions& c) {
                            : bundle + "/" + spec.root.path;
   rootfs = AbsolutePath(rootfs);
   PEAPOD_RETURN_IF_ERROR(ValidateSpec(spec, rootfs));
+  // Compiled once, here: the init only loads it.
+  PEAPOD_ASSIGN_OR_RETURN(std::optional<seccomp::Filter> filter, CompileSeccomp(opts, spec));
   if (spec.process->terminal && c.console_socket.empty()) {
     return absl::InvalidArgumentError("process.terminal needs --console-socket");
   }
@@ -209,6 +213,7 @@ absl::Status Create(const Options& opts, const CreateOptions& c) {
   params.console_fd = console.get();
   params.exec_fifo_fd = fifo_fd.get();
   params.namespaces = &ns;
+  params.seccomp = filter ? &*filter : nullptr;
   if (join.ok()) {
     params.cgroup_tasks_fds = join->v1_tasks;
     params.cgroup_dir_fd = join->v2_dir;
@@ -238,7 +243,7 @@ absl::Status Create(const Options& opts, const CreateOptions& c) {
         linux::ReplaceFile(AbsolutePath(c.pid_file), std::to_string(init_pid), 0644));
   }
   rb.Dismiss();
-  return absl::OkStatus();
+  return init_pid;
 }
 
 }  // namespace peapod::runtime

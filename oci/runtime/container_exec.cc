@@ -52,7 +52,7 @@ absl::StatusOr<std::vector<linux::NamespaceJoin>> InitNamespaces(const StateReco
 
 struct ExecChild {
   const oci::Process* process;
-  const oci::Seccomp* seccomp;
+  const seccomp::Filter* seccomp;
   const std::vector<linux::NamespaceJoin>* joins;
   int console_fd;
   int preserve_fds;
@@ -104,6 +104,8 @@ absl::StatusOr<int> Exec(const Options& opts, const std::string& id, const ExecO
   if (p.terminal && exec.console_socket.empty()) {
     return absl::InvalidArgumentError("exec: a terminal needs --console-socket");
   }
+  // Compiled here, once, not in the child.
+  PEAPOD_ASSIGN_OR_RETURN(std::optional<seccomp::Filter> filter, CompileSeccomp(opts, spec));
   PEAPOD_ASSIGN_OR_RETURN(auto joins, InitNamespaces(rec));
   PEAPOD_ASSIGN_OR_RETURN(auto cg, OpenCgroup(rec));
   linux::UniqueFd console;
@@ -112,7 +114,7 @@ absl::StatusOr<int> Exec(const Options& opts, const std::string& id, const ExecO
   }
   // 2. Intermediate (joins namespaces) and the process (cloned as our child).
   ExecChild e{&p,
-              spec.linux && spec.linux->seccomp ? &*spec.linux->seccomp : nullptr,
+              filter ? &*filter : nullptr,
               &joins,
               console.get(),
               exec.preserve_fds,

@@ -91,7 +91,7 @@ absl::Status InitMain(const InitParams& p, bool born_in_cgroup, SyncChannel& syn
   // 9. The process itself: blocks on the exec fifo, then execs.
   ProcessStart ps;
   ps.process = &*spec.process;
-  ps.seccomp = spec.linux && spec.linux->seccomp ? &*spec.linux->seccomp : nullptr;
+  ps.seccomp = p.seccomp;
   ps.console_fd = p.console_fd;
   ps.preserve_fds = p.preserve_fds;
   ps.exec_fifo_fd = p.exec_fifo_fd;

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "oci/linux/namespaces.h"
 #include "oci/linux/sync.h"
+#include "oci/seccomp/filter.h"
 #include "oci/spec/spec.h"
 
 namespace peapod::runtime {
@@ -28,6 +29,7 @@ struct InitParams {
   int console_fd = -1;    // connected console socket, or -1
   int exec_fifo_fd = -1;  // O_PATH fd of <state>/exec.fifo
   const linux::NamespacePlan* namespaces = nullptr;
+  const seccomp::Filter* seccomp = nullptr;  // compiled linux.seccomp, or null
   // cgroups::JoinHandles of the container's cgroup (empty / -1 when the
   // launcher moves the init by pid instead): the init is cloned into the
   // cgroup2 dir and writes itself into every v1 `tasks` file.

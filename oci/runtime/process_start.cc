@@ -45,11 +45,25 @@ bool SetgroupsAllowed() {
   return !s.ok() || s->rfind("deny", 0) != 0;
 }
 
-absl::Status LoadSeccomp(const oci::Seccomp* config) {
+absl::Status LoadSeccomp(const seccomp::Filter* config) {
   if (config == nullptr) return absl::OkStatus();
-  PEAPOD_ASSIGN_OR_RETURN(seccomp::Filter filter, seccomp::Filter::Build(*config));
-  return linux::Annotate(filter.Load(), "load seccomp filter");
+  return linux::Annotate(config->Load(), "load seccomp filter");
 }
+
+}  // namespace
+
+absl::StatusOr<std::optional<seccomp::Filter>> CompileSeccomp(const Options& opts,
+                                                              const oci::Spec& spec) {
+  if (!spec.linux || !spec.linux->seccomp) return std::nullopt;
+  absl::StatusOr<seccomp::Filter> f =
+      opts.seccomp_cache_dir.empty()
+          ? seccomp::Filter::Build(*spec.linux->seccomp)
+          : seccomp::Filter::BuildCached(*spec.linux->seccomp, opts.seccomp_cache_dir);
+  if (!f.ok()) return f.status();
+  return std::optional<seccomp::Filter>(*std::move(f));
+}
+
+namespace {
 
 // Reports readiness and blocks until `start` opens the exec fifo.
 absl::Status WaitForStart(ProcessStart& ps) {

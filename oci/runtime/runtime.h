@@ -38,6 +38,9 @@ struct Options {
   // "" = stderr.
   std::string log;
   bool log_json = false;
+  // Compiled seccomp programs are kept here (seccomp::Filter::BuildCached:
+  // root-only, checked against the profile); "" compiles every time.
+  std::string seccomp_cache_dir;
 };
 
 struct CreateOptions {
@@ -93,6 +96,8 @@ struct Stats {  // what `pea events --stats` prints (runc's "stats" event data)
 };
 
 absl::Status Create(const Options& opts, const CreateOptions& create);
+// Create, returning the init's pid (State's pid) without reading it back.
+absl::StatusOr<pid_t> CreateInit(const Options& opts, const CreateOptions& create);
 absl::Status Start(const Options& opts, const std::string& id);
 // Create + Start; unless detach, waits and returns the exit status as a shell
 // would report it (128+signal for a signal death).
