@@ -107,7 +107,7 @@ static std::string RandomSuffix() {
 }
 
 absl::Status WriteFileAtomic(const std::string& path, std::string_view data,
-                             const std::string& tmp_dir) {
+                             const std::string& tmp_dir, bool durable) {
   std::string tmp = absl::StrCat(tmp_dir, "/write-", RandomSuffix());
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoStatus("create " + tmp, errno);
@@ -123,12 +123,12 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view data,
     }
     off += n;
   }
-  if (fsync(file.get()) != 0 || rename(tmp.c_str(), path.c_str()) != 0) {
+  if ((durable && fsync(file.get()) != 0) || rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     unlink(tmp.c_str());
     return ErrnoStatus("commit " + path, err);
   }
-  return SyncDir(path.substr(0, path.rfind('/')));
+  return durable ? SyncDir(path.substr(0, path.rfind('/'))) : absl::OkStatus();
 }
 
 absl::StatusOr<std::string> ReadFileBounded(const std::string& path, size_t max_bytes) {

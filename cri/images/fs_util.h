@@ -34,9 +34,10 @@ absl::Status RemoveAt(int dir_fd, const std::string& name);
 absl::Status RemoveAll(const std::string& path);
 
 // Writes `data` to `path` atomically: temp file in `tmp_dir`, fsync, rename,
-// fsync of the destination directory.
+// fsync of the destination directory. With durable = false, no fsync: a
+// crash leaves the old file or the new one, a power cut may leave neither.
 absl::Status WriteFileAtomic(const std::string& path, std::string_view data,
-                             const std::string& tmp_dir);
+                             const std::string& tmp_dir, bool durable = true);
 
 // Reads a whole file, failing with OutOfRange when it exceeds max_bytes.
 absl::StatusOr<std::string> ReadFileBounded(const std::string& path, size_t max_bytes);

@@ -86,7 +86,12 @@ absl::StatusOr<std::string> ImageStore::Mount(const std::string& container_id,
     for (const char* sub : {"/upper", "/work", "/rootfs"}) {
       if (absl::Status s = MakeDirs(dir + sub, 0755); !s.ok()) return s;
     }
-    if (absl::Status s = WriteFileAtomic(dir + "/image", image.id, tmp_); !s.ok()) return s;
+    // Not fsynced (no disk wait under the records lock): what it protects,
+    // a container's image while the container exists, ends at reboot with
+    // the container, whose leftovers peapodd removes at start.
+    if (absl::Status s = WriteFileAtomic(dir + "/image", image.id, tmp_, false); !s.ok()) {
+      return s;
+    }
   }
   if (IsMountPoint(rootfs)) return rootfs;
   std::vector<std::string> lowers;  // top-most layer first

@@ -48,14 +48,23 @@ absl::StatusOr<std::string> ResolveIdPrefix(const std::map<std::string, V, std::
   return it->first;
 }
 
+// How a store's writes reach the disk. kSynced: Add and Remove are durable
+// when they return, an update's new content is fsynced before its rename.
+// kRenameOnly: atomic renames and nothing waits for the disk, for records
+// whose loss in a power cut leaks nothing (what they own that outlives a
+// reboot is found and removed by other means).
+enum class Durability { kSynced, kRenameOnly };
+
 template <typename R>
 class RecordStore {
  public:
   // Opens (creating if needed) `dir` and loads every record in it. Records
   // that fail to parse are skipped and described in load_errors().
-  static absl::StatusOr<std::unique_ptr<RecordStore>> Open(std::string dir, std::string kind) {
+  static absl::StatusOr<std::unique_ptr<RecordStore>> Open(
+      std::string dir, std::string kind, Durability durability = Durability::kSynced) {
     if (absl::Status s = EnsureDir(dir); !s.ok()) return s;
-    std::unique_ptr<RecordStore> store(new RecordStore(std::move(dir), std::move(kind)));
+    std::unique_ptr<RecordStore> store(
+        new RecordStore(std::move(dir), std::move(kind), durability));
     if (absl::Status s = store->Load(); !s.ok()) return s;
     return store;
   }
@@ -67,7 +76,7 @@ class RecordStore {
   // Durable when this returns.
   absl::Status Add(const R& r) {
     if (absl::Status s = AddUnsynced(r); !s.ok()) return s;
-    return Sync(r.id);
+    return durability_ == Durability::kSynced ? Sync(r.id) : absl::OkStatus();
   }
 
   // Add() without the wait for the disk: the record file is in place
@@ -109,7 +118,8 @@ class RecordStore {
       if (absl::Status s = CheckUpdate(r); !s.ok()) return s;
     }
     absl::StatusOr<std::string> tmp =
-        WriteTempFile(dir_, FileName(r.id), json::Write(RecordToJson(r), true), true);
+        WriteTempFile(dir_, FileName(r.id), json::Write(RecordToJson(r), true),
+                      durability_ == Durability::kSynced);
     if (!tmp.ok()) return tmp.status();
     std::lock_guard lock(mu_);
     if (absl::Status s = CheckUpdate(r); !s.ok()) {  // removed meanwhile
@@ -157,7 +167,7 @@ class RecordStore {
       names_.erase(RecordName(it->second));
       records_.erase(it);
     }
-    return SyncDir(dir_);
+    return durability_ == Durability::kSynced ? SyncDir(dir_) : absl::OkStatus();
   }
 
   // Copies of every record, ordered by id.
@@ -170,7 +180,8 @@ class RecordStore {
   }
 
  private:
-  RecordStore(std::string dir, std::string kind) : dir_(std::move(dir)), kind_(std::move(kind)) {}
+  RecordStore(std::string dir, std::string kind, Durability durability)
+      : dir_(std::move(dir)), kind_(std::move(kind)), durability_(durability) {}
 
   static std::string FileName(std::string_view id) { return Cat(id, ".json"); }
 
@@ -196,7 +207,11 @@ class RecordStore {
         s = absl::AlreadyExistsError(Cat("duplicate name \"", RecordName(r), "\""));
       }
       if (!s.ok()) {
-        load_errors_.push_back(Cat(path, ": ", StdView(s.message())));
+        // Unsynced records may be torn by a power cut: such a file is gone
+        // with the state it described. A synced one is kept for inspection.
+        bool drop = durability_ == Durability::kRenameOnly && !absl::IsAlreadyExists(s);
+        if (drop) unlink(path.c_str());
+        load_errors_.push_back(Cat(path, ": ", StdView(s.message()), drop ? " (removed)" : ""));
         continue;
       }
       names_.emplace(RecordName(r), r.id);
@@ -217,6 +232,7 @@ class RecordStore {
 
   const std::string dir_;
   const std::string kind_;
+  const Durability durability_;
   mutable std::mutex mu_;
   std::map<std::string, R, std::less<>> records_;
   std::map<std::string, std::string, std::less<>> names_;

@@ -219,6 +219,39 @@ TEST_F(StoreTest, UpdateAfterRemoveIsNotFoundAndLeavesNoFile) {
   EXPECT_TRUE(std::filesystem::is_empty(dir_ + "/pods"));
 }
 
+// A rename-only store (container records) writes nothing durable but is
+// still atomic and complete on reopen; an unreadable record (torn by a power
+// cut) is reported and removed, not kept to fail every start.
+TEST_F(StoreTest, RenameOnlyStoreKeepsRecordsAndDropsTornOnes) {
+  std::string dir = dir_ + "/pods";
+  {
+    auto s = PodStore::Open(dir, "pod sandbox", Durability::kRenameOnly);
+    ASSERT_TRUE(s.ok()) << s.status();
+    PodRecord p = Pod(NewId(), "kept");
+    ASSERT_TRUE((*s)->Add(p).ok());
+    p.infra_pid = 77;
+    ASSERT_TRUE((*s)->Update(p).ok());
+    PodRecord gone = Pod(NewId(), "gone");
+    ASSERT_TRUE((*s)->Add(gone).ok());
+    ASSERT_TRUE((*s)->Remove(gone.id).ok());
+  }
+  std::string torn = dir + "/" + NewId() + ".json";
+  std::ofstream(torn) << "";  // what a power cut can leave of an unsynced file
+  auto s = PodStore::Open(dir, "pod sandbox", Durability::kRenameOnly);
+  ASSERT_TRUE(s.ok()) << s.status();
+  std::vector<PodRecord> all = (*s)->List();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].infra_pid, 77);
+  ASSERT_EQ((*s)->load_errors().size(), 1u);
+  EXPECT_NE((*s)->load_errors()[0].find("(removed)"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(torn));
+  // A synced store keeps such a file.
+  std::ofstream(torn) << "";
+  auto synced = PodStore::Open(dir, "pod sandbox");
+  ASSERT_TRUE(synced.ok());
+  EXPECT_TRUE(std::filesystem::exists(torn));
+}
+
 TEST_F(StoreTest, ContainersRoundTrip) {
   std::string id = NewId();
   ContainerRecord c;
