@@ -180,10 +180,8 @@ absl::Status CheckPodNetworkConfig(const v1::PodSandboxConfig& c) {
   return absl::OkStatus();
 }
 
-absl::Status SetUpPodNetwork(Daemon& d, PodRecord& r, const v1::PodSandboxConfig& c,
-                             int64_t infra_pid, Rollback& undo) {
+absl::Status SetUpLoopbackOnly(Daemon& d, PodRecord& r, int64_t infra_pid, Rollback& undo) {
   if (r.network_mode == NamespaceMode::kNode) return absl::OkStatus();
-  // 1. Pin the infra's namespace and bring its loopback up.
   absl::StatusOr<PinnedNetns> ns =
       PinnedNetns::Pin(Cat("/proc/", infra_pid, "/ns/net"), PodNetnsDir(d), r.id);
   if (!ns.ok()) return ns.status();
@@ -191,34 +189,14 @@ absl::Status SetUpPodNetwork(Daemon& d, PodRecord& r, const v1::PodSandboxConfig
   undo.Push("unpin the pod's network namespace", [netns] { return RemovePinnedNetns(netns); });
   r.netns_path = netns;
   if (absl::Status s = BringLoopbackUp(netns); !s.ok()) return s;
-  // 2. CNI ADD, when a network is configured.
-  absl::StatusOr<CniNetwork> net = CniNetwork::LoadDefault(d.config.cni_conf_dir);
-  if (absl::IsNotFound(net.status())) {
-    d.log.Info(Cat("pod ", r.id, ": no CNI network (", net.status().message(), "): loopback only"));
-    return absl::OkStatus();
-  }
-  if (!net.ok()) return net.status();
-  absl::StatusOr<std::vector<CniPortMapping>> pms = PortMappings(c);
-  if (!pms.ok()) return pms.status();
-  CniAttachment a = Attachment(r, netns);
-  a.port_mappings = std::move(*pms);
-  CniOptions opts = PodCniOptions(d);
-  absl::StatusOr<CniResult> res = net->Add(opts, a);
-  if (!res.ok()) return res.status();
-  undo.Push(Cat("CNI DEL from network ", net->name()),
-            [net = *net, opts, a] { return net.Del(opts, a); });
-  std::vector<std::string> ips = res->AllIps();
-  if (!ips.empty()) {
-    r.ip = ips[0];
-    r.additional_ips.assign(ips.begin() + 1, ips.end());
-  }
+  d.log.Info(Cat("pod ", r.id, ": no CNI network: loopback only"));
   return absl::OkStatus();
 }
 
 absl::Status TearDownPodNetwork(Daemon& d, const PodRecord& pod) {
   if (pod.network_mode == NamespaceMode::kNode) return absl::OkStatus();
   std::string netns = pod.netns_path.empty() || pod.netns_path.starts_with("/proc/")
-                          ? Cat(PodNetnsDir(d), "/", pod.id)
+                          ? PodNetnsPath(d, pod.id)
                           : pod.netns_path;
   CniOptions opts = PodCniOptions(d);
   absl::StatusOr<CniNetwork> net = CniNetwork::LoadDefault(d.config.cni_conf_dir);
@@ -243,7 +221,7 @@ absl::Status CheckPodNetwork(Daemon& d, const PodRecord& pod) {
   absl::StatusOr<CniNetwork> net = CniNetwork::LoadDefault(d.config.cni_conf_dir);
   if (absl::IsNotFound(net.status())) return absl::UnimplementedError("no CNI network");
   if (!net.ok()) return net.status();
-  std::string netns = Cat(PodNetnsDir(d), "/", pod.id);
+  std::string netns = PodNetnsPath(d, pod.id);
   if (!Exists(netns)) {
     return absl::FailedPreconditionError(Cat("network namespace ", netns, " is gone"));
   }

@@ -58,12 +58,11 @@ absl::StatusOr<EarlyPodNetwork> StartPodNetwork(Daemon& d, const PodRecord& r,
                                                 std::function<absl::Status()> before_add,
                                                 Rollback& undo);
 
-// For a pod with its own network namespace: pins the infra's namespace,
-// brings its loopback up and, when a CNI network is configured, runs ADD in
-// it, recording r.netns_path, r.ip and r.additional_ips. With no CNI config
-// the pod keeps loopback only. Undo steps (DEL, unpin) go on `undo`.
-absl::Status SetUpPodNetwork(Daemon& d, PodRecord& r, const ::runtime::v1::PodSandboxConfig& c,
-                             int64_t infra_pid, Rollback& undo);
+// For a pod with its own network namespace and no CNI network (with one,
+// StartPodNetwork made the namespace first): pins the infra's namespace at
+// PodNetnsPath and brings its loopback up, recording r.netns_path. The
+// unpin goes on `undo`.
+absl::Status SetUpLoopbackOnly(Daemon& d, PodRecord& r, int64_t infra_pid, Rollback& undo);
 
 // CNI DEL for the pod (when anything of its network may exist) and unpins its
 // namespace. Idempotent; also right for pods left half-built by a crash.

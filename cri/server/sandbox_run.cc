@@ -222,7 +222,7 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
     }
   } else {
     if (absl::Status s = record_synced.get(); !s.ok()) return s;
-    if (absl::Status s = SetUpPodNetwork(d, r, req.config(), *pid, undo); !s.ok()) return s;
+    if (absl::Status s = SetUpLoopbackOnly(d, r, *pid, undo); !s.ok()) return s;
   }
   if (absl::Status s = WritePodFilesFor(r, req.config(), dir); !s.ok()) return s;
 

@@ -61,6 +61,17 @@ std::unique_ptr<grpc::ClientContext> Ctx() {
 // seccomp profile, as a kubelet sends them with SeccompDefault.
 bool seccomp_default = false;
 
+// The namespace modes (and with --seccomp-default the profile) a kubelet
+// sends, the same for the pod and its container.
+template <typename SecurityContext>
+void SetSecurity(SecurityContext& sc, bool host_network) {
+  auto* ns = sc.mutable_namespace_options();
+  ns->set_network(host_network ? v1::NODE : v1::POD);
+  ns->set_pid(v1::CONTAINER);
+  ns->set_ipc(v1::POD);
+  if (seccomp_default) sc.mutable_seccomp()->set_profile_type(v1::SecurityProfile::RuntimeDefault);
+}
+
 v1::PodSandboxConfig PodConfig(const std::string& name, bool host_network) {
   v1::PodSandboxConfig c;
   c.mutable_metadata()->set_name(name);
@@ -69,14 +80,7 @@ v1::PodSandboxConfig PodConfig(const std::string& name, bool host_network) {
   if (!host_network) c.set_hostname(name);  // a kubelet sets none with the host network
   c.set_log_directory("/tmp/cri-bench-logs/" + name);
   std::filesystem::create_directories(c.log_directory());
-  auto* ns = c.mutable_linux()->mutable_security_context()->mutable_namespace_options();
-  ns->set_network(host_network ? v1::NODE : v1::POD);
-  ns->set_pid(v1::CONTAINER);
-  ns->set_ipc(v1::POD);
-  if (seccomp_default) {
-    c.mutable_linux()->mutable_security_context()->mutable_seccomp()->set_profile_type(
-        v1::SecurityProfile::RuntimeDefault);
-  }
+  SetSecurity(*c.mutable_linux()->mutable_security_context(), host_network);
   return c;
 }
 
@@ -87,15 +91,7 @@ v1::ContainerConfig ContainerConfig(const std::string& image, bool host_network)
   c.add_command("/bin/sleep");
   c.add_args("3600");
   c.set_log_path("sleep.log");
-  // As a kubelet does: the container's namespace modes are the pod's.
-  auto* ns = c.mutable_linux()->mutable_security_context()->mutable_namespace_options();
-  ns->set_network(host_network ? v1::NODE : v1::POD);
-  ns->set_pid(v1::CONTAINER);
-  ns->set_ipc(v1::POD);
-  if (seccomp_default) {
-    c.mutable_linux()->mutable_security_context()->mutable_seccomp()->set_profile_type(
-        v1::SecurityProfile::RuntimeDefault);
-  }
+  SetSecurity(*c.mutable_linux()->mutable_security_context(), host_network);
   return c;
 }
 
