@@ -70,6 +70,42 @@ TEST(InfraTest, ExitsZeroOnSigterm) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
+TEST(InfraTest, ExitsZeroOnSigintAndIgnoresSigchld) {
+  pid_t pid = Spawn({InfraPath()});
+  ASSERT_GT(pid, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  kill(pid, SIGCHLD);  // no child of its own: it must just go on waiting
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(WaitFor(pid, std::chrono::milliseconds(0)), -1) << "infra exited on SIGCHLD";
+  kill(pid, SIGINT);
+  int status = WaitFor(pid, std::chrono::seconds(5));
+  ASSERT_NE(status, -1);
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(InfraTest, HelpPrintsUsage) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    std::string path = InfraPath();
+    execl(path.c_str(), path.c_str(), "--help", nullptr);
+    _exit(127);
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[256];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = WaitFor(pid, std::chrono::seconds(5));
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(out.rfind("usage: peapod-infra\n", 0), 0u) << out;
+}
+
 TEST(InfraTest, ReapsOrphansAsPidOne) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root for a PID namespace";
   pid_t unshare = Spawn({"unshare", "--pid", "--fork", "--kill-child", InfraPath()});
