@@ -9,7 +9,7 @@ PKGS="build-essential cmake ninja-build pkg-config git clang-format
   libcap-dev libyaml-cpp-dev busybox-static runc crun containerd
   golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev golang-gogoprotobuf-dev
   docker-registry containernetworking-plugins iproute2 iptables hyperfine skopeo
-  util-linux procps psmisc time"
+  util-linux procps psmisc time lld"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
