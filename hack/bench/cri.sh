@@ -2,7 +2,7 @@
 # CRI benchmark: the pod lifecycle against peapodd and against Debian's
 # containerd 1.6 CRI plugin with runc, side by side in one run.
 #
-#   hack/bench/cri.sh [-n ROUNDS] [--pods N] [--build DIR] [--cni] [--seccomp-default]
+#   hack/bench/cri.sh [-n ROUNDS] [--pods N] [--build DIR] [--cni] [--seccomp-default] [--exec]
 #
 # Both daemons run on private roots, state dirs and sockets under one temp
 # dir (the state dirs on a tmpfs, like /run on a node); a local
@@ -20,6 +20,7 @@
 # rotates every round) and prints medians, p90s and ratios per step:
 #   runp   RunPodSandbox
 #   create CreateContainer + StartContainer of busybox `sleep 3600`
+#   exec   (with --exec) ExecSync of `true` + ContainerStats + ContainerStatus
 #   stop   StopContainer + RemoveContainer
 #   stopp  StopPodSandbox + RemovePodSandbox
 # Then it holds --pods pods (one sleeping container each) on both and sums the
@@ -38,6 +39,7 @@ pods=20
 build="$here/build"
 cni=no
 seccomp=()
+execs=()
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) rounds=$2; shift 2 ;;
@@ -45,7 +47,8 @@ while [ $# -gt 0 ]; do
     --build) build=$2; shift 2 ;;
     --cni) cni=yes; shift ;;
     --seccomp-default) seccomp=(--seccomp-default); shift ;;
-    *) echo "usage: $0 [-n ROUNDS] [--pods N] [--build DIR] [--cni] [--seccomp-default]" >&2; exit 2 ;;
+    --exec) execs=(--exec); shift ;;
+    *) echo "usage: $0 [-n ROUNDS] [--pods N] [--build DIR] [--cni] [--seccomp-default] [--exec]" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "cri.sh: needs root" >&2; exit 1; }
@@ -207,7 +210,7 @@ hostnet=()
 echo "== lifecycle, $rounds rounds, interleaved, CNI bridge: $cni," \
   "seccomp runtime/default: $([ ${#seccomp[@]} -gt 0 ] && echo yes || echo no)" \
   "(load: $(cut -d' ' -f1-3 /proc/loadavg))"
-"$build/hack/bench/cri-bench" --rounds "$rounds" --image "$image" "${hostnet[@]}" "${seccomp[@]}" \
+"$build/hack/bench/cri-bench" --rounds "$rounds" --image "$image" "${hostnet[@]}" "${seccomp[@]}" "${execs[@]}" \
   "${endpoints[@]}"
 
 echo "== memory with $pods pods each"

@@ -2,7 +2,7 @@
 // with per-step medians and p90s and the ratio of each endpoint to the first.
 //
 //   cri-bench [--rounds N] [--image REF] [--hold PODS] [--host-network]
-//             [--seccomp-default] NAME=unix:///path.sock [NAME=unix:///path.sock ...]
+//             [--seccomp-default] [--exec] NAME=unix:///path.sock [NAME=unix:///path.sock ...]
 //
 // --seccomp-default gives every container the runtime's default seccomp
 // profile, as a kubelet does since Kubernetes 1.27 (SeccompDefault).
@@ -10,6 +10,8 @@
 // Each round runs, on every endpoint in turn (the order rotates per round):
 //   runp     RunPodSandbox
 //   create   CreateContainer (busybox `sleep 3600`) + StartContainer
+//   exec     (with --exec) ExecSync of `true` in it, as a kubelet's exec probe
+//            does, then ContainerStats and ContainerStatus
 //   stop     StopContainer (timeout 0) + RemoveContainer
 //   stopp    StopPodSandbox + RemovePodSandbox
 // With --hold PODS it instead starts PODS pods with one container each on
@@ -40,7 +42,8 @@ struct Endpoint {
   std::map<std::string, std::vector<double>> ms;  // step -> samples
 };
 
-const std::vector<std::string> kSteps = {"runp", "create", "stop", "stopp"};
+std::vector<std::string> steps = {"runp", "create", "stop", "stopp"};
+bool with_exec = false;
 
 [[noreturn]] void Die(const std::string& what, const grpc::Status& s) {
   fprintf(stderr, "cri-bench: %s: %s\n", what.c_str(), s.error_message().c_str());
@@ -128,6 +131,29 @@ Pod StartPod(Endpoint& e, const std::string& name, const std::string& image, boo
   v1::StartContainerResponse sresp;
   Check(e.name, "StartContainer", e.rt->StartContainer(Ctx().get(), sreq, &sresp));
   if (record) e.ms["create"].push_back(Since(t0));
+  if (with_exec) {
+    t0 = Clock::now();
+    v1::ExecSyncRequest ereq;
+    ereq.set_container_id(p.ctr_id);
+    ereq.add_cmd("/bin/true");
+    ereq.set_timeout(10);
+    v1::ExecSyncResponse eresp;
+    Check(e.name, "ExecSync", e.rt->ExecSync(Ctx().get(), ereq, &eresp));
+    if (eresp.exit_code() != 0) {
+      fprintf(stderr, "cri-bench: %s: ExecSync true exited %d\n", e.name.c_str(),
+              eresp.exit_code());
+      exit(1);
+    }
+    v1::ContainerStatsRequest streq;
+    streq.set_container_id(p.ctr_id);
+    v1::ContainerStatsResponse stresp;
+    Check(e.name, "ContainerStats", e.rt->ContainerStats(Ctx().get(), streq, &stresp));
+    v1::ContainerStatusRequest csreq;
+    csreq.set_container_id(p.ctr_id);
+    v1::ContainerStatusResponse csresp;
+    Check(e.name, "ContainerStatus", e.rt->ContainerStatus(Ctx().get(), csreq, &csresp));
+    if (record) e.ms["exec"].push_back(Since(t0));
+  }
   return p;
 }
 
@@ -166,7 +192,7 @@ double Quantile(std::vector<double> v, double q) {
 int Usage() {
   fprintf(stderr,
           "usage: cri-bench [--rounds N] [--image REF] [--hold PODS] [--host-network]\n"
-          "                 [--seccomp-default]\n"
+          "                 [--seccomp-default] [--exec]\n"
           "                 NAME=unix:///path.sock [NAME=unix:///path.sock ...]\n");
   return 2;
 }
@@ -190,6 +216,9 @@ int main(int argc, char** argv) {
       hostnet = true;
     } else if (a == "--seccomp-default") {
       seccomp_default = true;
+    } else if (a == "--exec") {
+      with_exec = true;
+      steps.insert(steps.begin() + 2, "exec");
     } else if (size_t eq = a.find('='); eq != std::string::npos && a[0] != '-') {
       auto ch = grpc::CreateChannel(a.substr(eq + 1), grpc::InsecureChannelCredentials());
       eps.push_back(
@@ -240,7 +269,7 @@ int main(int argc, char** argv) {
   for (const Endpoint& e : eps) printf(" %14s %10s", (e.name + " p50").c_str(), "p90");
   if (eps.size() > 1) printf("  %s", "ratio(p50)");
   printf("\n");
-  for (const std::string& step : kSteps) {
+  for (const std::string& step : steps) {
     printf("%-8s", step.c_str());
     for (const Endpoint& e : eps) {
       printf(" %11.1f ms %7.1f ms", Quantile(e.ms.at(step), 0.5), Quantile(e.ms.at(step), 0.9));

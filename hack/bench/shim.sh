@@ -13,6 +13,7 @@ n=${2:-20}
 shim=$build/shim/containerd-shim-peapod-v2
 [ -x "$shim" ] || { echo "build $shim first" >&2; exit 1; }
 dir=$(mktemp -d /tmp/peapod-shim-bench-XXXXXX)
+ns=peapod-bench-$$  # the containerd namespace, also the containers' cgroup parent
 cpid=""
 cleanup() {
   for id in $(ctr_ task ls -q 2>/dev/null); do ctr_ task kill -s KILL "$id" >/dev/null 2>&1 || true; done
@@ -23,11 +24,14 @@ cleanup() {
   done
   [ -n "$cpid" ] && kill "$cpid" 2>/dev/null && wait "$cpid" 2>/dev/null || true
   grep -o " $dir[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  for d in /sys/fs/cgroup/*/"$ns" /sys/fs/cgroup/unified/"$ns"; do
+    [ -d "$d" ] && rmdir "$d" 2>/dev/null || true
+  done
   # containerd may still be finishing writes: retry
   for _ in 1 2 3 4 5; do rm -rf "$dir" 2>/dev/null && break; sleep 0.5; done
 }
 trap cleanup EXIT
-ctr_() { ctr --address "$dir/c.sock" -n bench "$@"; }
+ctr_() { ctr --address "$dir/c.sock" -n "$ns" "$@"; }
 
 mkdir -p "$dir/bin"
 ln -s "$shim" "$dir/bin/containerd-shim-peapod-v2"
