@@ -8,17 +8,18 @@
 #
 #   hack/bench/launcher.sh [-n N] [--pea PATH]
 #
-# Every launch runs as `/usr/bin/time -f %M <runtime> ...`; wall time is taken
-# around it in-process ($EPOCHREALTIME, no date fork), peak RSS is time's %M:
-# the largest max RSS of the runtime and every process it waited for. The
-# harness itself (row "true": time running /bin/true) is timed in the same
-# rounds; "net" is a runtime's median minus the harness median, so ratios
-# compare the runtimes and not the fork+exec of /usr/bin/time.
+# Each round times every runtime run straight from this shell (wall time
+# taken in-process with $EPOCHREALTIME, no date fork), then runs each again
+# under `/usr/bin/time -f %M` for its peak RSS: the largest max RSS of the
+# runtime and every process it waited for. Separate runs keep the fork+exec
+# of /usr/bin/time out of the wall times. The harness itself (row "true": this
+# shell running /bin/true) is timed in the same rounds; "net" is a runtime's
+# median minus the harness median.
 #
 # crun refuses this host's hybrid cgroups (a controller-less cgroup2 mount at
 # /sys/fs/cgroup/unified). It then runs in one private mount namespace with
 # that mount removed, entered per launch with `nsenter -m`; its harness is
-# row "nsenter" (nsenter + time running /bin/true), subtracted from crun's
+# row "nsenter" (nsenter running /bin/true), subtracted from crun's
 # wall times for "net". RSS is measured inside nsenter, so it is crun's own.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -68,25 +69,32 @@ if [ "$hybrid" = yes ]; then
   nsenter=(nsenter -t "$holder" -m)
 fi
 
-# now_us: the wall clock in microseconds, without forking.
-now_us() { local t=${EPOCHREALTIME/./}; echo $((10#$t)); }
 
-# launch <name> <tag>: one timed run; appends "<us> <KiB>" to $work/<name>.dat.
+# launch <name> <tag> time|rss: one run. "time" runs the runtime straight
+# from this shell and appends its wall time (us) to $work/<name>.time; "rss"
+# runs it under /usr/bin/time and appends its peak RSS (KiB) to
+# $work/<name>.rss. The two kinds of rounds are separate so that the fork and
+# exec of /usr/bin/time (~3 ms here) is not in the wall times.
 launch() {
-  local name=$1 id="bench-$1-$2" cmd
+  local name=$1 id="bench-$1-$2" mode=$3 cmd timer=()
+  [ "$mode" = rss ] && timer=(/usr/bin/time -f %M -o "$work/rss")
   case "$name" in
-    pea) cmd=(/usr/bin/time -f %M -o "$work/rss" "$pea" --root "$work/root-pea" run -b "$work/bundle" "$id") ;;
-    runc) cmd=(/usr/bin/time -f %M -o "$work/rss" runc --root "$work/root-runc" run -b "$work/bundle" "$id") ;;
-    crun) cmd=("${nsenter[@]}" /usr/bin/time -f %M -o "$work/rss" crun --root "$work/root-crun" run -b "$work/bundle" "$id") ;;
-    true) cmd=(/usr/bin/time -f %M -o "$work/rss" /bin/true) ;;
-    nsenter) cmd=("${nsenter[@]}" /usr/bin/time -f %M -o "$work/rss" /bin/true) ;;
+    pea) cmd=("${timer[@]}" "$pea" --root "$work/root-pea" run -b "$work/bundle" "$id") ;;
+    runc) cmd=("${timer[@]}" runc --root "$work/root-runc" run -b "$work/bundle" "$id") ;;
+    crun) cmd=("${nsenter[@]}" "${timer[@]}" crun --root "$work/root-crun" run -b "$work/bundle" "$id") ;;
+    true) cmd=("${timer[@]}" /bin/true) ;;
+    nsenter) cmd=("${nsenter[@]}" "${timer[@]}" /bin/true) ;;
   esac
-  local start end
-  start=$(now_us)
+  # The wall clock in microseconds, read without forking.
+  local start=${EPOCHREALTIME/./} end
   "${cmd[@]}" >/dev/null 2>"$work/err" </dev/null || {
     echo "launcher.sh: $name failed: $(cat "$work/err")" >&2; exit 1; }
-  end=$(now_us)
-  echo "$((end - start)) $(tail -n1 "$work/rss")" >> "$work/$name.dat"
+  end=${EPOCHREALTIME/./}
+  if [ "$mode" = rss ]; then
+    tail -n1 "$work/rss" >> "$work/$name.rss"
+  else
+    echo "$((10#$end - 10#$start))" >> "$work/$name.time"
+  fi
 }
 
 runtimes=(pea runc crun true)
@@ -99,10 +107,11 @@ if [ "$hybrid" = yes ]; then
   echo "note: hybrid cgroups: crun runs in a private mount namespace without /sys/fs/cgroup/unified"
   echo "      (nsenter -m into it; row 'nsenter', its harness, is subtracted from crun's times for 'net')"
 fi
-for r in "${runtimes[@]}"; do launch "$r" warmup; : > "$work/$r.dat"; done
+for r in "${runtimes[@]}"; do launch "$r" warmup time; : > "$work/$r.time"; : > "$work/$r.rss"; done
 k=${#runtimes[@]}
 for ((i = 0; i < n; i++)); do
-  for ((j = 0; j < k; j++)); do launch "${runtimes[(i + j) % k]}" "$i"; done
+  for ((j = 0; j < k; j++)); do launch "${runtimes[(i + j) % k]}" "$i" time; done
+  for ((j = 0; j < k; j++)); do launch "${runtimes[(i + j) % k]}" "$i-rss" rss; done
 done
 
 # stat <file> <column> <median|min>
@@ -112,9 +121,9 @@ stat() {
 }
 declare -A med mn rss net
 for r in "${runtimes[@]}"; do
-  med[$r]=$(stat "$work/$r.dat" 1 median)
-  mn[$r]=$(stat "$work/$r.dat" 1 min)
-  rss[$r]=$(stat "$work/$r.dat" 2 median)
+  med[$r]=$(stat "$work/$r.time" 1 median)
+  mn[$r]=$(stat "$work/$r.time" 1 min)
+  rss[$r]=$(stat "$work/$r.rss" 1 median)
 done
 for r in "${runtimes[@]}"; do
   harness=${med[true]}
