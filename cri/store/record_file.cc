@@ -94,6 +94,15 @@ absl::Status SyncFileAndDir(const std::string& dir, const std::string& name) {
   return FsyncDir(dir);
 }
 
+absl::Status SyncFile(const std::string& dir, const std::string& name) {
+  std::string path = Cat(dir, "/", name);
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", path);
+  absl::Cleanup close_fd = [fd] { close(fd); };
+  if (fsync(fd) != 0) return Errno("fsync", path);
+  return absl::OkStatus();
+}
+
 absl::Status SyncDir(const std::string& dir) { return FsyncDir(dir); }
 
 absl::Status WriteFileAtomic(const std::string& dir, const std::string& name,

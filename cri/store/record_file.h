@@ -31,6 +31,8 @@ absl::Status CommitTempFile(const std::string& tmp, const std::string& dir,
 // fsyncs dir/name and `dir`: a file written without `sync` and just created
 // becomes durable, name and content.
 absl::Status SyncFileAndDir(const std::string& dir, const std::string& name);
+// fsyncs dir/name only (its content reaches the disk; not its name).
+absl::Status SyncFile(const std::string& dir, const std::string& name);
 // fsyncs the directory `dir` (a rename or unlink in it becomes durable).
 absl::Status SyncDir(const std::string& dir);
 

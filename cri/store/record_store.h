@@ -14,11 +14,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -131,6 +134,54 @@ class RecordStore {
     return absl::OkStatus();
   }
 
+  // Update() that does not wait for the disk: the new record is renamed
+  // into place at once (a crash of this process finds it) and its content
+  // is fsynced by the store's syncer thread right after. For a change that
+  // a reboot does not need, such as a pod turning READY: its processes die
+  // with the boot, and the old record still says all a restart must undo.
+  // A power loss before the syncer is done leaves the old record or the new
+  // one on filesystems that write a file's data before a rename over an
+  // existing file commits (ext4's auto_da_alloc, xfs, btrfs).
+  absl::Status UpdateSoon(const R& r) {
+    if (durability_ != Durability::kSynced) return Update(r);
+    {
+      std::lock_guard lock(mu_);
+      if (absl::Status s = CheckUpdate(r); !s.ok()) return s;
+    }
+    absl::StatusOr<std::string> tmp =
+        WriteTempFile(dir_, FileName(r.id), json::Write(RecordToJson(r), true), false);
+    if (!tmp.ok()) return tmp.status();
+    {
+      std::lock_guard lock(mu_);
+      if (absl::Status s = CheckUpdate(r); !s.ok()) {  // removed meanwhile
+        unlink(tmp->c_str());
+        return s;
+      }
+      if (absl::Status s = CommitTempFile(*tmp, dir_, FileName(r.id)); !s.ok()) return s;
+      records_.find(r.id)->second = r;
+    }
+    std::lock_guard lock(sync_mu_);
+    if (!syncer_.joinable()) syncer_ = std::thread([this] { SyncLoop(); });
+    to_sync_.insert(r.id);
+    sync_cv_.notify_one();
+    return absl::OkStatus();
+  }
+
+  // Waits until every UpdateSoon so far is on disk (tests; the destructor).
+  void Flush() {
+    std::unique_lock lock(sync_mu_);
+    sync_cv_.wait(lock, [&] { return to_sync_.empty() && !syncing_; });
+  }
+
+  ~RecordStore() {
+    {
+      std::lock_guard lock(sync_mu_);
+      stopping_ = true;
+    }
+    sync_cv_.notify_all();
+    if (syncer_.joinable()) syncer_.join();
+  }
+
   // The full id for an id or unique id prefix.
   absl::StatusOr<std::string> Resolve(std::string_view id_or_prefix) const {
     std::lock_guard lock(mu_);
@@ -185,6 +236,25 @@ class RecordStore {
 
   static std::string FileName(std::string_view id) { return Cat(id, ".json"); }
 
+  // The syncer: fsyncs the files UpdateSoon renamed into place, then exits
+  // with the store once its queue is empty.
+  void SyncLoop() {
+    std::unique_lock lock(sync_mu_);
+    for (;;) {
+      sync_cv_.wait(lock, [&] { return stopping_ || !to_sync_.empty(); });
+      if (to_sync_.empty()) return;  // stopping, nothing left
+      std::string id = *to_sync_.begin();
+      to_sync_.erase(to_sync_.begin());
+      syncing_ = true;
+      lock.unlock();
+      // Removed meanwhile: nothing to make durable.
+      (void)SyncFile(dir_, FileName(id));
+      lock.lock();
+      syncing_ = false;
+      sync_cv_.notify_all();
+    }
+  }
+
   // Under mu_: the record exists and keeps its name.
   absl::Status CheckUpdate(const R& r) const {
     auto it = records_.find(r.id);
@@ -237,6 +307,13 @@ class RecordStore {
   std::map<std::string, R, std::less<>> records_;
   std::map<std::string, std::string, std::less<>> names_;
   std::vector<std::string> load_errors_;
+  // UpdateSoon's syncer (started by the first UpdateSoon).
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::set<std::string> to_sync_;
+  bool syncing_ = false;
+  bool stopping_ = false;
+  std::thread syncer_;
 };
 
 using PodStore = RecordStore<PodRecord>;

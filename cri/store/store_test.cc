@@ -219,6 +219,47 @@ TEST_F(StoreTest, UpdateAfterRemoveIsNotFoundAndLeavesNoFile) {
   EXPECT_TRUE(std::filesystem::is_empty(dir_ + "/pods"));
 }
 
+// UpdateSoon: the new record is in memory and on disk (renamed into place)
+// when it returns, survives a reopen, and the syncer copes with records
+// removed or updated again before it gets to them.
+TEST_F(StoreTest, UpdateSoonIsVisibleAtOnceAndSurvivesReopen) {
+  std::string id = NewId();
+  std::string gone = NewId();
+  {
+    auto pods = OpenPods();
+    ASSERT_TRUE(pods);
+    PodRecord p = Pod(id, "web");
+    p.state = PodState::kNotReady;
+    ASSERT_TRUE(pods->Add(p).ok());
+    EXPECT_EQ(pods->UpdateSoon(Pod(NewId(), "nobody")).code(), absl::StatusCode::kNotFound);
+    p.state = PodState::kReady;
+    p.infra_pid = 77;
+    ASSERT_TRUE(pods->UpdateSoon(p).ok());
+    EXPECT_EQ(pods->Get(id)->infra_pid, 77);
+    absl::StatusOr<std::string> text = ReadSmallFile(dir_ + "/pods/" + id + ".json");
+    ASSERT_TRUE(text.ok());
+    EXPECT_NE(text->find("\"infraPid\": 77"), std::string::npos) << *text;
+    // Updated again at once, and another record removed right after its
+    // UpdateSoon: the syncer meets a newer file and a missing one.
+    p.infra_pid = 78;
+    ASSERT_TRUE(pods->UpdateSoon(p).ok());
+    ASSERT_TRUE(pods->Add(Pod(gone, "gone")).ok());
+    ASSERT_TRUE(pods->UpdateSoon(Pod(gone, "gone")).ok());
+    ASSERT_TRUE(pods->Remove(gone).ok());
+    pods->Flush();
+    EXPECT_EQ(pods->Get(id)->infra_pid, 78);
+  }  // the destructor stops the syncer
+  auto pods = OpenPods();
+  ASSERT_TRUE(pods);
+  EXPECT_TRUE(pods->load_errors().empty());
+  EXPECT_EQ(pods->Get(id)->infra_pid, 78);
+  EXPECT_EQ(pods->Get(id)->state, PodState::kReady);
+  EXPECT_EQ(pods->Get(gone).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_ + "/pods"),
+                          std::filesystem::directory_iterator()),
+            1);
+}
+
 // A rename-only store (container records) writes nothing durable but is
 // still atomic and complete on reopen; an unreadable record (torn by a power
 // cut) is reported and removed, not kept to fail every start.
