@@ -20,6 +20,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -67,6 +68,23 @@ absl::Status WriteAddress(const std::string& bundle, const std::string& address)
     return absl::InternalError(absl::StrCat("rename address: ", strerror(errno)));
   }
   return absl::OkStatus();
+}
+
+// The socket in `bundle`/address, if that names one in the shims' socket
+// dir (nothing else is ever unlinked on its word).
+std::optional<std::string> AddressFileSocket(const std::string& bundle) {
+  std::ifstream in(bundle + "/address");
+  std::string address;
+  if (!std::getline(in, address) || !address.starts_with("unix://")) return std::nullopt;
+  std::string path = address.substr(7);
+  std::string dir = SocketDir() + "/";
+  struct stat st;
+  if (!path.starts_with(dir) || path.find("/", dir.size()) != std::string::npos ||
+      path.find("..") != std::string::npos || lstat(path.c_str(), &st) != 0 ||
+      !S_ISSOCK(st.st_mode)) {
+    return std::nullopt;
+  }
+  return path;
 }
 
 // Binds and listens on path; AlreadyExists if a socket is there.
@@ -203,6 +221,12 @@ int CmdDelete(const Flags& f) {
   // still answers on it and keeps it.
   std::string socket = GroupSocketPath(SocketDir(), f.address, f.ns, GroupOf(bundle, f.id));
   if (!CanConnect(socket)) unlink(socket.c_str());
+  // A shim started under another id (peapodd's spare shims) named its
+  // socket after that id; the bundle's address file says which it is.
+  if (std::optional<std::string> named = AddressFileSocket(bundle);
+      named && *named != socket && !CanConnect(*named)) {
+    unlink(named->c_str());
+  }
   containerd::task::v2::DeleteResponse resp;
   resp.set_exit_status(128 + SIGKILL);
   SetTimestamp(Now(), resp.mutable_exited_at());

@@ -25,6 +25,9 @@ struct Config {
   std::string shim_binary = "containerd-shim-peapod-v2";
   // The pod's infra (pause-like) process; a bare name is looked up in PATH.
   std::string infra_binary = "peapod-infra";
+  // Pod shims started ahead of RunPodSandbox (cri/server/shim_spares.h);
+  // 0 starts each pod's shim when the pod is made. At most 16.
+  int shim_spares = 1;
   // [cni]: where plugin binaries and network configs live.
   std::vector<std::string> cni_plugin_dirs = {"/usr/lib/cni", "/opt/cni/bin"};
   std::string cni_conf_dir = "/etc/cni/net.d";

@@ -30,6 +30,17 @@ absl::Status ReadString(const toml::table& t, std::string_view origin, std::stri
   return absl::OkStatus();
 }
 
+absl::Status ReadInt(const toml::table& t, std::string_view origin, std::string_view key, int lo,
+                     int hi, int& out) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return absl::OkStatus();
+  std::optional<int64_t> v = n->value<int64_t>();
+  if (!n->is_integer() || !v) return KeyError(origin, key, "expected an integer");
+  if (*v < lo || *v > hi) return KeyError(origin, key, Cat("must be from ", lo, " to ", hi));
+  out = static_cast<int>(*v);
+  return absl::OkStatus();
+}
+
 // A path list: an array of strings, or one string of ':'-separated paths.
 absl::Status ReadPathList(const toml::table& t, std::string_view origin, std::string_view key,
                           std::vector<std::string>& out) {
@@ -92,7 +103,7 @@ absl::Status ReadRegistry(const toml::table& root, std::string_view origin, Conf
 absl::Status ReadTop(const toml::table& root, std::string_view origin, Config& c) {
   if (absl::Status s = CheckKnown(root, origin, "",
                                   {"socket", "root", "state_dir", "log_level", "shim_binary",
-                                   "infra_binary", "cni", "registry"});
+                                   "infra_binary", "shim_spares", "cni", "registry"});
       !s.ok()) {
     return s;
   }
@@ -108,6 +119,9 @@ absl::Status ReadTop(const toml::table& root, std::string_view origin, Config& c
     if (n != nullptr && !n->value<std::string>()->starts_with("/")) {
       return KeyError(origin, key, "must be an absolute path");
     }
+  }
+  if (absl::Status s = ReadInt(root, origin, "shim_spares", 0, 16, c.shim_spares); !s.ok()) {
+    return s;
   }
   std::string level = std::string(LogLevelName(c.log_level));
   if (absl::Status s = ReadString(root, origin, "", "log_level", level); !s.ok()) return s;

@@ -74,6 +74,18 @@ TEST(ConfigTest, WrongTypesAndValuesAreErrors) {
   EXPECT_NE(c.status().message().find("config:1:"), std::string::npos) << c.status();
 }
 
+TEST(ConfigTest, ShimSparesIsABoundedInteger) {
+  EXPECT_EQ(ParseConfig("")->shim_spares, 1);
+  EXPECT_EQ(ParseConfig("shim_spares = 0\n")->shim_spares, 0);
+  EXPECT_EQ(ParseConfig("shim_spares = 16\n")->shim_spares, 16);
+  for (const char* bad : {"shim_spares = -1\n", "shim_spares = 17\n", "shim_spares = \"2\"\n",
+                          "shim_spares = 1.5\n"}) {
+    absl::StatusOr<Config> c = ParseConfig(bad);
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.status().message().find("shim_spares"), std::string::npos) << c.status();
+  }
+}
+
 TEST(ConfigTest, LoadFileAndMissingFile) {
   char dir[] = "/tmp/peapod-config-test-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);

@@ -25,6 +25,7 @@
 #include "cri/images/digest.h"
 #include "cri/images/test_registry.h"
 #include "cri/images/test_tar.h"
+#include "cri/server/test_sweep.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
@@ -170,6 +171,7 @@ class ContainerTest : public ::testing::Test {
 
   static void TearDownTestSuite() {
     StopDaemon(SIGTERM);
+    KillShimsMentioning(dir_);  // any a failed test left
     delete registry_;
     registry_ = nullptr;
     // Rootfs mounts of anything a failed test left behind first.

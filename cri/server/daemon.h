@@ -10,6 +10,7 @@
 #include "cri/images/image_store.h"
 #include "cri/images/registry_config.h"
 #include "cri/server/log.h"
+#include "cri/server/shim_spares.h"
 #include "cri/store/record_store.h"
 #include "cri/util/object_locks.h"
 
@@ -31,6 +32,8 @@ struct Daemon {
   // (object_locks.h; a pod's before its containers').
   ObjectLocks pod_locks;
   ObjectLocks container_locks;
+  // Pod shims started ahead of RunPodSandbox; null when shim_spares is 0.
+  std::unique_ptr<ShimSpares> spares;
   // True once state is recovered; RpcEdge gates RPCs on it.
   std::atomic<bool> ready = false;
 };

@@ -111,6 +111,15 @@ int RunDaemon(Config config) {
   if (absl::Status s = RecoverPods(d); !s.ok()) log.Warn(s.ToString());
   // Containers: state from their shims; leftovers of an interrupted create go.
   if (absl::Status s = RecoverContainers(d); !s.ok()) log.Warn(s.ToString());
+  // Spare shims for the next pods (shim_spares.h), after any a killed
+  // peapodd left are gone.
+  if (d.config.shim_spares > 0) {
+    d.spares = std::make_unique<ShimSpares>(PodShimOptions(d), Cat(d.config.state_dir, "/spares"),
+                                            d.config.shim_spares, log);
+    d.spares->Start();
+  } else {
+    ShimSpares(PodShimOptions(d), Cat(d.config.state_dir, "/spares"), 0, log).Start();
+  }
   // 5. Serve.
   d.ready = true;
   log.Info(Cat("peapodd ", PeapodVersion(), " serving CRI on unix://", d.config.socket_path));
@@ -119,6 +128,7 @@ int RunDaemon(Config config) {
   log.Info(Cat("received signal ", sig, ", shutting down"));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
+  d.spares.reset();  // shuts the spare shims down
   claim->RemoveSocket();
   return 0;
 }

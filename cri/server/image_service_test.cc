@@ -99,7 +99,7 @@ class ImageServiceTest : public ::testing::Test {
     std::string config = dir_ + "/peapod.toml";
     std::ofstream out(config);
     out << "socket = \"" << socket_ << "\"\nroot = \"" << root_ << "\"\nstate_dir = \"" << dir_
-        << "/state\"\nlog_level = \"debug\"\n";
+        << "/state\"\nlog_level = \"debug\"\nshim_spares = 0\n";  // images only: no shims
     for (const std::string& host : insecure_hosts) {
       out << "[registry.\"" << host << "\"]\ninsecure = true\n";
     }

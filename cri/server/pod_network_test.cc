@@ -21,6 +21,7 @@
 #include "cri/images/digest.h"
 #include "cri/images/test_registry.h"
 #include "cri/images/test_tar.h"
+#include "cri/server/test_sweep.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -126,6 +127,7 @@ class PodNetworkTest : public ::testing::Test {
       kill(pid_, SIGTERM);
       waitpid(pid_, nullptr, 0);
     }
+    KillShimsMentioning(dir_);  // any a failed test left
     delete registry_;
     for (int i = 0; i < 3; ++i) {
       std::istringstream mi(ReadFile("/proc/self/mountinfo"));

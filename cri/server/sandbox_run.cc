@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <future>
+#include <optional>
 
 #include "cri/server/handlers.h"
 #include "cri/server/pod_network.h"
@@ -157,9 +158,20 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
       std::async(std::launch::async, [&d, id = r.id] { return d.pods->Sync(id); }).share();
   Failpoint("runp:record");
 
-  // 3. The pod dir and the infra bundle.
+  // 3. The pod dir and the infra bundle. With a spare shim ready, its dir
+  //    becomes the pod dir (it holds the shim's address, as a shim started
+  //    for the pod would have written it there).
   if (absl::Status s = EnsureDir(Cat(d.config.state_dir, "/pods")); !s.ok()) return s;
-  if (mkdir(dir.c_str(), 0700) != 0) {
+  std::optional<ShimSpares::Taken> spare;
+  if (d.spares) {
+    absl::StatusOr<ShimSpares::Taken> taken = d.spares->Take(dir);
+    if (taken.ok()) {
+      spare = *std::move(taken);
+    } else if (!absl::IsNotFound(taken.status())) {
+      return taken.status();
+    }
+  }
+  if (!spare && mkdir(dir.c_str(), 0700) != 0) {
     return absl::InternalError(Cat("mkdir ", dir, ": ", strerror(errno)));
   }
   undo.Push("remove pod dir", [dir] {
@@ -167,6 +179,12 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
     fs::remove_all(dir, ec);
     return ec ? absl::InternalError(Cat("remove ", dir, ": ", ec.message())) : absl::OkStatus();
   });
+  std::shared_ptr<ShimClient> client;  // shared with the undo steps
+  if (spare) {
+    r.shim_address = spare->address;
+    client = std::move(spare->client);
+    undo.Push("shut the shim down", [client, id = r.id] { return client->Shutdown(id, true); });
+  }
   if (absl::Status s = WriteInfraBundle(dir, *infra_spec); !s.ok()) return s;
   // The pod's network namespace, and CNI ADD in it while the rest goes on.
   std::optional<EarlyPodNetwork> early;
@@ -178,14 +196,16 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   }
   Failpoint("runp:bundle");
 
-  // 4. The pod's shim; its address is recorded at once.
-  absl::StatusOr<std::string> address = ShimClient::StartShim(PodShimOptions(d), r.id, dir);
-  if (!address.ok()) return address.status();
-  r.shim_address = *address;
-  absl::StatusOr<std::unique_ptr<ShimClient>> shim = ShimClient::Connect(*address);
-  if (!shim.ok()) return shim.status();
-  std::shared_ptr<ShimClient> client = std::move(*shim);  // shared with the undo steps
-  undo.Push("shut the shim down", [client, id = r.id] { return client->Shutdown(id, true); });
+  // 4. The pod's shim (unless a spare is already in the pod dir).
+  if (!client) {
+    absl::StatusOr<std::string> address = ShimClient::StartShim(PodShimOptions(d), r.id, dir);
+    if (!address.ok()) return address.status();
+    r.shim_address = *address;
+    absl::StatusOr<std::unique_ptr<ShimClient>> shim = ShimClient::Connect(*address);
+    if (!shim.ok()) return shim.status();
+    client = std::move(*shim);
+    undo.Push("shut the shim down", [client, id = r.id] { return client->Shutdown(id, true); });
+  }
   // Not persisted yet: the shim wrote its address into the pod dir before
   // it answered, and that is where PodShimAddress looks for a NOTREADY pod
   // whose record has none, so a crash from here on still finds the shim.
@@ -226,13 +246,15 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   }
   if (absl::Status s = WritePodFilesFor(r, req.config(), dir); !s.ok()) return s;
 
-  // 7. READY, persisted: from here on the pod is the caller's.
+  // 7. READY: from here on the pod is the caller's. Renamed into place at
+  //    once, fsynced just after (RecordStore::UpdateSoon): a reboot needs
+  //    only the NOTREADY record, which is durable.
   r.infra_pid = *pid;
   if (r.network_mode != NamespaceMode::kNode && r.netns_path.empty()) {
     r.netns_path = Cat("/proc/", *pid, "/ns/net");
   }
   r.state = PodState::kReady;
-  if (absl::Status s = d.pods->Update(r); !s.ok()) return s;
+  if (absl::Status s = d.pods->UpdateSoon(r); !s.ok()) return s;
   Failpoint("runp:ready");
   undo.Dismiss();
   d.log.Info(Cat("pod ", r.id, " (", RecordName(r), ") ready, infra pid ", *pid));

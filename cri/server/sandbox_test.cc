@@ -14,11 +14,13 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "cri/server/test_sweep.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
@@ -74,6 +76,16 @@ std::string InnerPid(const std::string& pid) {
   return "";
 }
 
+// Polls up to 5 s for `done`.
+template <typename F>
+bool Eventually(F done) {
+  for (int i = 0; i < 250; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return done();
+}
+
 class SandboxTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -98,6 +110,7 @@ class SandboxTest : public ::testing::Test {
       kill(pid, SIGKILL);
       waitpid(pid, nullptr, 0);
     }
+    KillShimsMentioning(dir_);  // the spare shims of the daemons just killed
     if (!HasFailure()) {
       fs::remove_all(dir_);
     } else {
@@ -229,7 +242,9 @@ class SandboxTest : public ::testing::Test {
       std::string pid = e.path().filename();
       if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
       std::string cmd = ReadFile("/proc/" + pid + "/cmdline");
-      if (cmd.find(dir_) != std::string::npos && cmd.find("peapodd") == std::string::npos) {
+      // Spare shims (ShimSpares) belong to the daemon, not to any pod.
+      if (cmd.find(dir_) != std::string::npos && cmd.find("peapodd") == std::string::npos &&
+          cmd.find(dir_ + "/state/spares/") == std::string::npos) {
         pids.push_back(pid);
       }
     }
@@ -251,7 +266,22 @@ class SandboxTest : public ::testing::Test {
         EXPECT_FALSE(fs::exists(cg)) << "cgroup left: " << cg;
       }
     }
-    for (const char* sub : {"/state/pods", "/state/s", "/state/runtime/k8s.io", "/lib/pods"}) {
+    // The shim sockets left are the spares' (a new spare may still be
+    // writing its address).
+    EXPECT_TRUE(Eventually([&] {
+      std::set<std::string> spares;
+      std::error_code ec;
+      for (const fs::directory_entry& e : fs::directory_iterator(dir_ + "/state/spares", ec)) {
+        std::string a = ReadFile(e.path().string() + "/address");
+        spares.insert(a.starts_with("unix://") ? a.substr(7) : a);
+      }
+      for (const fs::directory_entry& e : fs::directory_iterator(dir_ + "/state/s", ec)) {
+        if (!spares.count(e.path().string())) return false;
+      }
+      return true;
+    })) << "shim sockets left: "
+        << Sh("ls -la " + dir_ + "/state/s");
+    for (const char* sub : {"/state/pods", "/state/runtime/k8s.io", "/lib/pods"}) {
       std::error_code ec;
       EXPECT_TRUE(!fs::exists(dir_ + sub) || fs::is_empty(dir_ + sub, ec))
           << "files left in " << dir_ << sub << ": " << Sh("ls -la " + dir_ + sub);
@@ -473,6 +503,112 @@ TEST_F(SandboxTest, RestartKeepsPodsAndNoticesDeadInfra) {
   ASSERT_TRUE(RemovePod(b).ok());
   EXPECT_TRUE(ListPods().empty());
   ExpectNothingLeft({pa, pb}, {a, b});
+}
+
+// Pids of the peapod shims whose command line mentions `what`.
+std::vector<pid_t> ShimPids(const std::string& what) {
+  std::vector<pid_t> out;
+  for (const fs::directory_entry& e : fs::directory_iterator("/proc")) {
+    std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = ReadFile(e.path().string() + "/cmdline");
+    if (cmd.substr(0, cmd.find('\0')).ends_with("containerd-shim-peapod-v2") &&
+        cmd.find(what) != std::string::npos) {
+      out.push_back(std::stoi(name));
+    }
+  }
+  return out;
+}
+
+std::string SocketOf(const std::string& address) {
+  return address.starts_with("unix://") ? address.substr(7) : address;
+}
+
+struct Spare {
+  std::string id, address;
+};
+
+// The spare shims ready now (ShimSpares), once there are `n`.
+std::vector<Spare> ReadySpares(const std::string& state_dir, size_t n) {
+  std::vector<Spare> out;
+  Eventually([&] {
+    out.clear();
+    std::error_code ec;
+    for (const fs::directory_entry& e : fs::directory_iterator(state_dir + "/spares", ec)) {
+      std::string a = ReadFile(e.path().string() + "/address");
+      if (!a.empty()) out.push_back({e.path().filename().string(), a});
+    }
+    return out.size() >= n;
+  });
+  return out;
+}
+
+// RunPodSandbox takes the spare shim that was ready (the pod's shim is that
+// one) and a new spare takes its place; the pod's removal ends that shim.
+TEST_F(SandboxTest, RunPodTakesTheSpareShimAndANewOneIsStarted) {
+  ASSERT_GT(StartDaemon(), 0) << ReadFile(dir_ + "/peapodd.log");
+  std::vector<Spare> before = ReadySpares(dir_ + "/state", 1);
+  ASSERT_EQ(before.size(), 1u);
+  std::vector<pid_t> spare_pids = ShimPids(before[0].id);
+  ASSERT_EQ(spare_pids.size(), 1u);
+  std::string id;
+  ASSERT_TRUE(RunPod(PodConfig("spare"), &id).ok());
+  EXPECT_EQ(ReadFile(dir_ + "/state/pods/" + id + "/address"), before[0].address);
+  EXPECT_FALSE(fs::exists(dir_ + "/state/spares/" + before[0].id));
+  // The infra is that shim's child (the shim is its subreaper and parent).
+  std::string infra = InfraPid(id);
+  std::istringstream stat(ReadFile("/proc/" + infra + "/stat"));
+  std::string f1, f2, f3, ppid;
+  stat >> f1 >> f2 >> f3 >> ppid;
+  EXPECT_EQ(ppid, std::to_string(spare_pids[0]));
+  std::vector<Spare> after = ReadySpares(dir_ + "/state", 1);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_NE(after[0].id, before[0].id);
+  ASSERT_TRUE(RemovePod(id).ok());
+  EXPECT_FALSE(fs::exists(SocketOf(before[0].address)));
+  EXPECT_TRUE(Eventually([&] { return ShimPids(before[0].id).empty(); }));
+  ExpectNothingLeft({infra}, {id});
+}
+
+// Nothing of a spare outlives peapodd: a clean stop shuts spares down, and
+// the spare of a SIGKILLed peapodd (it runs on, as any shim) is shut down by
+// the next peapodd before it starts its own.
+TEST_F(SandboxTest, SpareShimsEndWithPeapoddEvenAfterACrash) {
+  pid_t d = StartDaemon();
+  ASSERT_GT(d, 0) << ReadFile(dir_ + "/peapodd.log");
+  std::vector<Spare> first = ReadySpares(dir_ + "/state", 1);
+  ASSERT_EQ(first.size(), 1u);
+  KillDaemon(d);
+  EXPECT_EQ(ShimPids(first[0].id).size(), 1u) << "a shim dies with peapodd";
+  d = StartDaemon();
+  ASSERT_GT(d, 0) << ReadFile(dir_ + "/peapodd.log");
+  std::vector<Spare> second = ReadySpares(dir_ + "/state", 1);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_NE(second[0].id, first[0].id);
+  EXPECT_TRUE(Eventually([&] { return ShimPids(first[0].id).empty(); }))
+      << "the spare of the killed peapodd still runs";
+  EXPECT_FALSE(fs::exists(SocketOf(first[0].address)));
+  kill(d, SIGTERM);
+  EXPECT_EQ(waitpid(d, nullptr, 0), d);
+  std::erase(daemons_, d);
+  EXPECT_TRUE(Eventually([&] { return ShimPids(dir_).empty(); })) << "a shim outlived peapodd";
+  EXPECT_FALSE(fs::exists(SocketOf(second[0].address)));
+  std::error_code ec;
+  EXPECT_TRUE(fs::is_empty(dir_ + "/state/spares", ec));
+}
+
+// shim_spares = 0: no spare; pods start their own shim.
+TEST_F(SandboxTest, NoSparesWhenDisabled) {
+  std::string config = ReadFile(config_);
+  std::ofstream(config_) << "shim_spares = 0\n" << config;  // a top-level key: before [cni]
+  ASSERT_GT(StartDaemon(), 0) << ReadFile(dir_ + "/peapodd.log");
+  std::string id;
+  ASSERT_TRUE(RunPod(PodConfig("own"), &id).ok());
+  EXPECT_TRUE(ShimPids(dir_ + "/state/spares").empty());
+  EXPECT_FALSE(ReadFile(dir_ + "/state/pods/" + id + "/address").empty());
+  std::string infra = InfraPid(id);
+  ASSERT_TRUE(RemovePod(id).ok());
+  ExpectNothingLeft({infra}, {id});
 }
 
 TEST_F(SandboxTest, KillAtEachStepOfRunPodSandbox) {

@@ -76,6 +76,7 @@ class ServerTest : public ::testing::Test {
                            << "root = \"" << dir_ << "/lib\"\n"
                            << "state_dir = \"" << dir_ << "/state\"\n"
                            << "log_level = \"debug\"\n"
+                           << "shim_spares = 0\n"  // no pods here: no shims
                            << "[cni]\nconf_dir = \"" << dir_ << "/net.d\"\n";
   }
 

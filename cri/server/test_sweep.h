@@ -1,0 +1,38 @@
+// For the CRI integration tests: after a test that SIGKILLed peapodd, the
+// shims it had started (its spare shims among them: ShimSpares) run on, as
+// they do on a node until the next peapodd cleans up. A test that does not
+// start peapodd again sweeps them itself.
+#pragma once
+
+#include <dirent.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+namespace peapod::cri {
+
+// SIGKILLs every containerd-shim-peapod-v2 whose command line mentions
+// `dir` (the test's private state dir); returns how many.
+inline int KillShimsMentioning(const std::string& dir) {
+  int n = 0;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return 0;
+  while (dirent* e = readdir(proc)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (pid <= 0 || *end != '\0') continue;
+    std::ifstream in(std::string("/proc/") + e->d_name + "/cmdline");
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string argv0 = cmd.substr(0, cmd.find('\0'));
+    if (argv0.ends_with("containerd-shim-peapod-v2") && cmd.find(dir) != std::string::npos) {
+      if (kill(static_cast<pid_t>(pid), SIGKILL) == 0) ++n;
+    }
+  }
+  closedir(proc);
+  return n;
+}
+
+}  // namespace peapod::cri
