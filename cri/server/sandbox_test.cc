@@ -116,8 +116,10 @@ class SandboxTest : public ::testing::Test {
     } else {
       std::cerr << "peapodd log:\n" << ReadFile(dir_ + "/peapodd.log");
     }
-    for (const char* ctl : {"memory", "pids", "cpu,cpuacct", "devices", "freezer", "blkio"}) {
-      rmdir(("/sys/fs/cgroup/" + std::string(ctl) + cgroup_parent_).c_str());
+    // The pods' cgroup parent, in every hierarchy (v1 ones and the v2 one).
+    std::error_code ec;
+    for (const fs::directory_entry& h : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+      if (!h.is_symlink(ec)) rmdir((h.path().string() + cgroup_parent_).c_str());
     }
   }
 

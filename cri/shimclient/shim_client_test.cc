@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cri/server/test_sweep.h"
 #include "cri/spec/container_spec.h"
 #include "gtest/gtest.h"
 #include "oci/spec/spec.h"
@@ -63,6 +64,8 @@ class ShimClientTest : public ::testing::Test {
 
   void TearDown() override {
     if (dir_.empty()) return;
+    // A failed test may have left its shim (and the infra under it) running.
+    if (HasFailure() && KillShimsMentioning(dir_) > 0) std::this_thread::sleep_for(100ms);
     fs::remove_all(dir_);
   }
 
@@ -118,7 +121,14 @@ TEST_F(ShimClientTest, RunsTheInfraAsPid1AndLeavesNothing) {
   EXPECT_NE(NsLink(p, "pid"), NsLink("self", "pid"));
   EXPECT_NE(NsLink(p, "net"), NsLink("self", "net"));
   EXPECT_NE(NsLink(p, "uts"), NsLink("self", "uts"));
-  EXPECT_EQ(ReadFile("/proc/" + p + "/cmdline"), std::string("/peapod-infra\0", 14));
+  // Start returns once the init is released; its exec follows at once.
+  std::string cmdline;
+  for (int i = 0; i < 200; ++i) {
+    cmdline = ReadFile("/proc/" + p + "/cmdline");
+    if (cmdline == std::string("/peapod-infra\0", 14)) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(cmdline, std::string("/peapod-infra\0", 14));
 
   // Errors keep the shim's code.
   absl::StatusOr<task::StateResponse> missing = (*shim)->State("no-such-task");

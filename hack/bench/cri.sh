@@ -61,6 +61,9 @@ done
 
 W=$(mktemp -d /tmp/peapod-bench-cri.XXXXXX)
 pids=()
+# containerd's pods (no cgroup parent given) land under /k8s.io in every
+# hierarchy; that parent is removed at the end unless it was there before.
+k8s_cg_before=$(ls -d /sys/fs/cgroup/*/k8s.io 2>/dev/null || true)
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
@@ -71,6 +74,9 @@ cleanup() {
   if [ "$cni" = yes ]; then
     # Pods are removed (CNI DEL) before this; the bridges stay behind otherwise.
     for br in pbench0 pbench1; do ip link del "$br" 2>/dev/null || true; done
+  fi
+  if [ -z "$k8s_cg_before" ]; then
+    for d in /sys/fs/cgroup/*/k8s.io; do [ -d "$d" ] && rmdir "$d" 2>/dev/null || true; done
   fi
   rm -rf "$W"
 }
