@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "oci/cgroups/manager.h"
 #include "shim/cli.h"
 #include "shim/events.h"
 #include "shim/reaper.h"
@@ -144,6 +145,7 @@ void TuneMalloc() {
 [[noreturn]] void Serve(const Flags& f, linux::UniqueFd listener, const std::string& socket_path) {
   signal(SIGPIPE, SIG_IGN);
   TuneMalloc();
+  cgroups::CacheHostLayout();  // one shim, many creates: detect the layout once
   absl::StatusOr<std::unique_ptr<Reaper>> reaper = Reaper::Start();
   if (!reaper.ok()) {
     Fail(reaper.status());

@@ -215,6 +215,21 @@ TEST_F(CgroupTest, OpenResolvesTheSamePaths) {
   EXPECT_EQ(Open("a:b:c", "x").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// With the layout cached (the shim), Open gives the same managers as before;
+// the run after it in this process uses the cache too.
+TEST_F(CgroupTest, CachedLayoutOpensTheSamePaths) {
+  auto before = Open(parent_ + "/cached", "ignored");
+  ASSERT_TRUE(before.ok()) << before.status();
+  CacheHostLayout();
+  for (int i = 0; i < 2; ++i) {
+    auto after = Open(parent_ + "/cached", "ignored");
+    ASSERT_TRUE(after.ok()) << after.status();
+    EXPECT_EQ((*after)->Paths(), (*before)->Paths());
+    EXPECT_EQ((*after)->mode(), host_.mode);
+  }
+  EXPECT_EQ(Open("/../etc", "x").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 std::string Read(const std::string& dir, const std::string& file) {
   auto v = ReadTrimmed(dir, file);
   EXPECT_TRUE(v.ok()) << v.status();

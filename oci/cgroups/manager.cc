@@ -4,7 +4,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -101,11 +104,30 @@ absl::StatusOr<std::unique_ptr<Manager>> OpenOnHost(const Host& host, const std:
   return absl::InternalError("unknown cgroup mode");
 }
 
+namespace {
+
+std::atomic<bool> cache_layout{false};
+std::mutex layout_mu;
+std::optional<Host> layout;  // the first successful detection, when caching
+
+absl::StatusOr<Host> HostLayout() {
+  if (!cache_layout.load()) return DetectHost();
+  std::lock_guard lock(layout_mu);
+  if (layout) return *layout;
+  absl::StatusOr<Host> host = DetectHost();
+  if (host.ok()) layout = *host;  // a failure is not cached
+  return host;
+}
+
+}  // namespace
+
+void CacheHostLayout() { cache_layout = true; }
+
 absl::StatusOr<std::unique_ptr<Manager>> Open(const std::string& cgroups_path,
                                               const std::string& id) {
   auto path = ResolveCgroupsPath(cgroups_path, id);
   if (!path.ok()) return path.status();
-  auto host = DetectHost();
+  auto host = HostLayout();
   if (!host.ok()) return host.status();
   return OpenOnHost(*host, *path);
 }

@@ -130,6 +130,12 @@ class Manager {
 absl::StatusOr<std::unique_ptr<Manager>> Open(const std::string& cgroups_path,
                                               const std::string& id);
 
+// From now on, Open() in this process detects the host's cgroup layout once
+// and reuses it (as containerd's cgroups package does). For long-lived
+// processes that create many containers (the shim): the layout is set at
+// boot, and reading /proc/self/mountinfo for it cost every create ~0.1 ms.
+void CacheHostLayout();
+
 // The manager for an already resolved absolute cgroup path on `host`.
 absl::StatusOr<std::unique_ptr<Manager>> OpenOnHost(const Host& host, const std::string& path);
 
