@@ -236,6 +236,7 @@ absl::StatusOr<pid_t> CreateInit(const Options& opts, const CreateOptions& c) {
   rec.cgroup_path = cg->Path();
   rec.owner = OwnerName();
   rec.annotations = spec.annotations;
+  rec.poststart_hooks = !spec.hooks.poststart.empty();
   PEAPOD_RETURN_IF_ERROR(SaveConfig(opts, c.id, spec));
   PEAPOD_RETURN_IF_ERROR(SaveState(opts, rec));
   if (!c.pid_file.empty()) {

@@ -50,6 +50,7 @@ absl::Status Start(const Options& opts, const std::string& id) {
   // 2. Record it, then poststart hooks (a failure is only logged).
   rec.started = true;
   PEAPOD_RETURN_IF_ERROR(SaveState(opts, rec));
+  if (!rec.poststart_hooks) return absl::OkStatus();  // no need to parse the config
   absl::StatusOr<oci::Spec> spec = LoadConfig(opts, id);
   if (spec.ok() && !spec->hooks.poststart.empty()) {
     std::string state = HookState(id, "running", rec.init_pid, rec.bundle, rec.annotations);

@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "oci/runtime/runtime.h"
+#include "oci/runtime/state_store.h"
 #include "oci/runtime/test_bundle.h"
 
 namespace peapod::runtime {
@@ -141,6 +142,38 @@ TEST_F(RuntimeTest, CreateStartStateKillDelete) {
   EXPECT_EQ(State(opts_, id_)->status, "stopped");
   ASSERT_TRUE(Delete(opts_, id_, false).ok());
   EXPECT_TRUE(absl::IsNotFound(State(opts_, id_).status()));
+}
+
+// The state record says whether Start must read the config back for
+// poststart hooks; one without the field (an older pea's) says it must.
+TEST_F(RuntimeTest, StateRecordsWhetherThereArePoststartHooks) {
+  bundle_.spec().process->args = {"sleep", "100"};
+  bundle_.Write();
+  CreateOptions c;
+  c.id = id_;
+  c.bundle = bundle_.dir();
+  ASSERT_TRUE(Create(opts_, c).ok());
+  absl::StatusOr<StateRecord> rec = LoadState(opts_, id_);
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  EXPECT_FALSE(rec->poststart_hooks);
+  std::string path = opts_.root + "/" + id_ + "/state.json";
+  absl::StatusOr<std::string> text = linux::ReadWholeFile(path);
+  ASSERT_TRUE(text.ok());
+  std::string old = *text;
+  size_t at = old.find("\"poststart_hooks\":false");
+  ASSERT_NE(at, std::string::npos) << old;
+  old.erase(at, std::string("\"poststart_hooks\":false").size());
+  if (old[at] == ',')
+    old.erase(at, 1);
+  else if (old[at - 1] == ',')
+    old.erase(at - 1, 1);
+  ASSERT_TRUE(linux::ReplaceFile(path, old).ok());
+  rec = LoadState(opts_, id_);
+  ASSERT_TRUE(rec.ok()) << rec.status() << "\n" << old;
+  EXPECT_TRUE(rec->poststart_hooks);
+  ASSERT_TRUE(Start(opts_, id_).ok());  // reads the config, finds none, goes on
+  ASSERT_TRUE(Kill(opts_, id_, SIGKILL, false).ok());
+  ASSERT_TRUE(Delete(opts_, id_, true).ok());
 }
 
 TEST_F(RuntimeTest, DuplicateIdRefused) {

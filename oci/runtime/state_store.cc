@@ -80,6 +80,7 @@ absl::Status SaveState(const Options& opts, const StateRecord& rec) {
   v.Set("cgroup_path", rec.cgroup_path);
   v.Set("owner", rec.owner);
   v.Set("started", rec.started);
+  v.Set("poststart_hooks", rec.poststart_hooks);
   json::Value ann = json::Object{};
   for (const auto& [k, val] : rec.annotations) ann.Set(k, val);
   v.Set("annotations", std::move(ann));
@@ -115,6 +116,9 @@ absl::StatusOr<StateRecord> LoadState(const Options& opts, const std::string& id
   PEAPOD_RETURN_IF_ERROR(get_string("owner", &rec.owner));
   if (auto s = r.Get("started")) {
     PEAPOD_ASSIGN_OR_RETURN(rec.started, s->Bool());
+  }
+  if (auto h = r.Get("poststart_hooks")) {
+    PEAPOD_ASSIGN_OR_RETURN(rec.poststart_hooks, h->Bool());
   }
   if (auto a = r.Get("annotations")) {
     PEAPOD_ASSIGN_OR_RETURN(rec.annotations, a->StringMap());

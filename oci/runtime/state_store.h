@@ -29,6 +29,9 @@ struct StateRecord {
   std::string cgroup_path;
   std::string owner;
   bool started = false;  // Start ran (the exec fifo is gone)
+  // The config has poststart hooks: Start reads it back only then (a record
+  // without the field, from an older pea, says true).
+  bool poststart_hooks = true;
   std::map<std::string, std::string> annotations;
 };
 
