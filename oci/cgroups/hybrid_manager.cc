@@ -26,6 +26,9 @@ class HybridManager : public Manager {
     if (auto st = v1_.Create(); !st.ok()) return st;
     return v2_.Create();
   }
+  absl::Status CreateV2() override { return v2_.Create(); }
+  absl::Status CreateV1() override { return v1_.Create(); }
+  absl::StatusOr<int> OpenV2Dir() const override { return v2_.OpenV2Dir(); }
 
   absl::Status Apply(pid_t pid) override {
     if (auto st = v1_.Apply(pid); !st.ok()) return st;

@@ -17,6 +17,7 @@ class V1Manager : public Manager {
   Mode mode() const override { return Mode::kLegacy; }
   std::map<std::string, std::string> Paths() const override;
   absl::Status Create() override;
+  absl::Status CreateV1() override { return Create(); }
   absl::Status Apply(pid_t pid) override;
   absl::Status Set(const oci::Resources& resources) override;
   absl::StatusOr<Stats> GetStats() override;

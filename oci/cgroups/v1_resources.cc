@@ -1,5 +1,9 @@
 // linux.resources -> cgroup v1 files, one function per controller.
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "oci/cgroups/convert.h"
@@ -198,15 +202,27 @@ absl::Status SetV1Hugetlb(const std::string& dir, const std::vector<oci::Hugepag
 }
 
 absl::Status SetV1Devices(const std::string& dir, const std::vector<oci::DeviceCgroupRule>& rules) {
+  // devices.allow and devices.deny are opened once each: a container has
+  // a dozen rules or more, and every open walks the cgroupfs path again.
+  std::optional<UniqueFd> allow, deny;
   for (const oci::DeviceCgroupRule& rule : rules) {
-    if (IsDenyAll(rule)) {
-      if (auto st = WriteFile(dir, "devices.deny", "a"); !st.ok()) return st;
-      continue;
+    std::string line = "a";
+    if (!IsDenyAll(rule)) {
+      auto l = DeviceRuleLine(rule);
+      if (!l.ok()) return l.status();
+      line = *l;
     }
-    auto line = DeviceRuleLine(rule);
-    if (!line.ok()) return line.status();
-    auto st = WriteFile(dir, rule.allow ? "devices.allow" : "devices.deny", *line);
-    if (!st.ok()) return st;
+    const bool is_allow = rule.allow && !IsDenyAll(rule);
+    std::optional<UniqueFd>& fd = is_allow ? allow : deny;
+    const char* file = is_allow ? "devices.allow" : "devices.deny";
+    if (!fd) {
+      auto opened = OpenFileIn(dir, file, O_WRONLY);
+      if (!opened.ok()) return opened.status();
+      fd = std::move(*opened);
+    }
+    if (write(fd->get(), line.data(), line.size()) < 0) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("write \"", line, "\" to ", dir, "/", file));
+    }
   }
   return absl::OkStatus();
 }

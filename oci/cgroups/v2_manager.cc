@@ -49,6 +49,12 @@ absl::Status V2Manager::Create() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> V2Manager::OpenV2Dir() const {
+  auto fd = OpenDir(dir_);
+  if (!fd.ok()) return fd.status();
+  return fd->Release();
+}
+
 absl::StatusOr<JoinHandles> V2Manager::OpenJoinHandles() const {
   auto fd = OpenDir(dir_);
   if (!fd.ok()) return fd.status();

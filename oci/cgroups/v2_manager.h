@@ -18,6 +18,8 @@ class V2Manager : public Manager {
   Mode mode() const override { return Mode::kUnified; }
   std::map<std::string, std::string> Paths() const override { return {{"unified", dir_}}; }
   absl::Status Create() override;
+  absl::Status CreateV2() override { return Create(); }
+  absl::StatusOr<int> OpenV2Dir() const override;
   absl::Status Apply(pid_t pid) override;
   absl::Status Set(const oci::Resources& resources) override;
   absl::StatusOr<Stats> GetStats() override;

@@ -40,6 +40,8 @@ const char* SyncTypeName(SyncType type) {
       return "kError";
     case SyncType::kAbort:
       return "kAbort";
+    case SyncType::kCgroupFd:
+      return "kCgroupFd";
   }
   return "unknown";
 }

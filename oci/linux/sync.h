@@ -28,6 +28,7 @@ enum class SyncType : uint32_t {
   kReady = 5,         // child → launcher: set up, blocked before exec (value = pid)
   kError = 6,         // child → launcher: code + text of the failure
   kAbort = 7,         // launcher → child: give up (text says why)
+  kCgroupFd = 8,      // launcher → init: a v1 `tasks` fd to join (SCM_RIGHTS), before kGo
 };
 
 // A name for logs and errors ("kGo").

@@ -105,7 +105,8 @@ oci::Resources WithDeviceDefaults(const oci::Spec& spec) {
 // is running.
 absl::Status DriveInit(SpawnedInit& spawned, const oci::Spec& spec, const linux::NamespacePlan& ns,
                        cgroups::Manager& cg, const std::string& id, const std::string& bundle,
-                       bool self_joined, bool send_go, Rollback& rb, pid_t* init_pid) {
+                       bool self_joined, bool v1_later, bool send_go, Rollback& rb,
+                       pid_t* init_pid) {
   linux::SyncChannel& sync = spawned.sync;
   // 1. The init's pid (from the intermediate, which then exits).
   pid_t pid = spawned.init;
@@ -123,6 +124,18 @@ absl::Status DriveInit(SpawnedInit& spawned, const oci::Spec& spec, const linux:
   // 2. cgroups (the init joins them itself unless self_joined is false),
   //    oom score, id maps; then let the init go on if it waits. When it
   //    does not, all this runs while it mounts: it only execs after Start.
+  //    v1_later: the v1 dirs are made now, while the init was spawning, and
+  //    their `tasks` fds sent to it (it waits for them and kGo first).
+  if (v1_later) {
+    PEAPOD_RETURN_IF_ERROR(cg.CreateV1());
+    absl::StatusOr<cgroups::JoinHandles> join = cg.OpenJoinHandles();
+    if (join.ok()) {
+      for (int fd : join->v1_tasks)
+        PEAPOD_RETURN_IF_ERROR(sync.Send(SyncType::kCgroupFd, 0, {}, fd));
+    } else {
+      self_joined = false;  // moved by pid below (slow, but correct)
+    }
+  }
   PEAPOD_RETURN_IF_ERROR(cg.Set(WithDeviceDefaults(spec)));
   if (!self_joined) PEAPOD_RETURN_IF_ERROR(cg.Apply(pid));
   if (spec.process->oom_score_adj) {
@@ -193,12 +206,17 @@ absl::StatusOr<pid_t> CreateInit(const Options& opts, const CreateOptions& c) {
   if (::chmod(fifo.c_str(), 0622) != 0) return ErrnoStatus("chmod " + fifo);
   linux::UniqueFd fifo_fd(::open(fifo.c_str(), O_PATH | O_CLOEXEC));
   if (!fifo_fd) return ErrnoStatus("open " + fifo);
-  // 3. The cgroup.
-  PEAPOD_RETURN_IF_ERROR(cg->Create());
+  // 3. The cgroup: its cgroup2 dir now (the init is cloned into it), its v1
+  //    dirs (a mkdir per hierarchy, ~1 ms on a hybrid host) in DriveInit,
+  //    while the init is being spawned; the init joins them before it does
+  //    anything (cgroup_fds_later).
+  PEAPOD_RETURN_IF_ERROR(cg->CreateV2());
   rb.Push("remove cgroup", [&] { return cg->Destroy(true); });
   // Handles for the init to enter the cgroup by itself; without them the
   // launcher moves it by pid (slower: see cgroups::JoinHandles).
-  absl::StatusOr<cgroups::JoinHandles> join = cg->OpenJoinHandles();
+  absl::StatusOr<int> v2_dir = cg->OpenV2Dir();
+  if (!v2_dir.ok()) return v2_dir.status();
+  linux::UniqueFd v2_dir_fd(*v2_dir);
   // 4. The intermediate and the init.
   InitParams params;
   params.spec = &spec;
@@ -214,15 +232,13 @@ absl::StatusOr<pid_t> CreateInit(const Options& opts, const CreateOptions& c) {
   params.exec_fifo_fd = fifo_fd.get();
   params.namespaces = &ns;
   params.seccomp = filter ? &*filter : nullptr;
-  if (join.ok()) {
-    params.cgroup_tasks_fds = join->v1_tasks;
-    params.cgroup_dir_fd = join->v2_dir;
-  }
-  params.wait_for_go = !join.ok() || (ns.new_flags & CLONE_NEWUSER);
+  params.cgroup_dir_fd = v2_dir_fd.get();
+  params.cgroup_fds_later = true;
+  params.wait_for_go = true;
   PEAPOD_ASSIGN_OR_RETURN(SpawnedInit spawned, SpawnInit(params));
-  if (join.ok()) join->Close();
+  v2_dir_fd.Reset();
   pid_t init_pid = 0;
-  PEAPOD_RETURN_IF_ERROR(DriveInit(spawned, spec, ns, *cg, c.id, bundle, join.ok(),
+  PEAPOD_RETURN_IF_ERROR(DriveInit(spawned, spec, ns, *cg, c.id, bundle, true, true,
                                    spawned.wait_for_go, rb, &init_pid));
   // 5. The record later calls work from.
   StateRecord rec;

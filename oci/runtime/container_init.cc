@@ -38,7 +38,27 @@ absl::Status InitMain(const InitParams& p, bool born_in_cgroup, SyncChannel& syn
   PEAPOD_RETURN_IF_ERROR(sys.Prctl(PR_SET_DUMPABLE, 0));
   // 1a. Into the v1 cgroups by ourselves (we have one thread), while the
   //     launcher writes the limits (see cgroups::JoinHandles); into the
-  //     cgroup2 dir too if clone3 could not place us there.
+  //     cgroup2 dir too if clone3 could not place us there. With the fds
+  //     sent later, nothing happens before they (and kGo) are here.
+  bool got_go = false;
+  if (p.cgroup_fds_later) {
+    std::vector<linux::UniqueFd> later;
+    for (;;) {
+      PEAPOD_ASSIGN_OR_RETURN(linux::SyncMessage m, sync.Receive());
+      if (m.type == SyncType::kCgroupFd && m.fd) {
+        later.push_back(std::move(m.fd));
+        continue;
+      }
+      if (m.type == SyncType::kGo) break;
+      if (m.type == SyncType::kAbort) return absl::AbortedError(m.text);
+      return absl::InternalError(
+          absl::StrCat("expected kCgroupFd or kGo, got ", linux::SyncTypeName(m.type)));
+    }
+    got_go = true;
+    std::vector<int> fds;
+    for (const linux::UniqueFd& fd : later) fds.push_back(fd.get());
+    PEAPOD_RETURN_IF_ERROR(cgroups::JoinSelf(fds));
+  }
   PEAPOD_RETURN_IF_ERROR(cgroups::JoinSelf(p.cgroup_tasks_fds));
   if (p.cgroup_dir_fd >= 0 && !born_in_cgroup) {
     linux::UniqueFd procs(::openat(p.cgroup_dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
@@ -50,7 +70,7 @@ absl::Status InitMain(const InitParams& p, bool born_in_cgroup, SyncChannel& syn
   if (p.cgroup_dir_fd >= 0) ::close(p.cgroup_dir_fd);
   // 2. Wait for the launcher only when it must act first: id maps written
   //    (user namespace), or the cgroups joined for us (no JoinHandles).
-  if (p.wait_for_go) PEAPOD_RETURN_IF_ERROR(sync.Expect(SyncType::kGo).status());
+  if (p.wait_for_go && !got_go) PEAPOD_RETURN_IF_ERROR(sync.Expect(SyncType::kGo).status());
   if (new_ns & CLONE_NEWUSER) {
     PEAPOD_RETURN_IF_ERROR(sys.Setgid(0));
     PEAPOD_RETURN_IF_ERROR(sys.Setuid(0));

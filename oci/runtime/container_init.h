@@ -38,6 +38,10 @@ struct InitParams {
   // The init waits for kGo before its mounts: needed when the launcher must
   // write id maps (user namespace) or move it into the cgroup by pid.
   bool wait_for_go = true;
+  // The v1 `tasks` fds come later: kCgroupFd messages, then kGo, which the
+  // init waits for before anything else (the launcher makes the v1 dirs
+  // while the init is being spawned).
+  bool cgroup_fds_later = false;
 };
 
 // A spawned init: either cloned directly (init > 0, intermediate 0), or
