@@ -3,29 +3,15 @@
 // removing a pod whose RunPodSandbox was cut short.
 #include <sys/mount.h>
 
-#include <chrono>
 #include <filesystem>
-#include <thread>
 
 #include "cri/server/handlers.h"
 #include "cri/server/pod_ops.h"
 #include "cri/util/str.h"
 
 namespace peapod::cri {
-namespace {
 
 namespace fs = std::filesystem;
-
-// Waits (briefly) for a shim that was told to shut down to remove its socket.
-void AwaitShimExit(const std::string& address) {
-  std::string path = address.starts_with("unix://") ? address.substr(7) : address;
-  std::error_code ec;
-  for (int i = 0; i < 100 && fs::exists(path, ec); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-}
-
-}  // namespace
 
 absl::Status RemovePod(Daemon& d, const PodRecord& pod) {
   // 1. Stopped first: no process of the pod runs past this point.
@@ -41,7 +27,7 @@ absl::Status RemovePod(Daemon& d, const PodRecord& pod) {
     if (!del.ok() && !absl::IsNotFound(del.status())) return del.status();
     if (absl::Status s = (*shim)->Shutdown(pod.id); !s.ok()) return s;
     shim->reset();
-    AwaitShimExit(PodShimAddress(d, pod));
+    ShimClient::AwaitExit(PodShimAddress(d, pod));
   } else if (absl::Status s = ShimDeleteAction(d, pod.id, dir); !s.ok()) {
     return s;
   }

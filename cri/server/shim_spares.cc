@@ -128,11 +128,7 @@ void ShimSpares::Discard(const std::string& spare_dir, const std::string& id) {
         log_.Warn(Cat("spare shim ", id, ": ", s.ToString()));
       }
       client->reset();
-      // An idle shim removes its socket as it exits.
-      std::error_code ec;
-      for (int i = 0; i < 100 && fs::exists(path, ec); ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
+      ShimClient::AwaitExit(a);  // an idle shim removes its socket as it exits
     } else {
       // Dead: its socket file is all that is left of it (never anything
       // but a socket, and only one in the shims' socket dir).

@@ -12,7 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
@@ -223,6 +225,14 @@ absl::StatusOr<std::string> ShimClient::StartShim(const ShimOptions& o, const st
                                             " printed no unix:// address: \"", address, "\""));
   }
   return address;
+}
+
+void ShimClient::AwaitExit(const std::string& address) {
+  std::string path = address.starts_with("unix://") ? address.substr(7) : address;
+  struct stat st;
+  for (int i = 0; i < 100 && lstat(path.c_str(), &st) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 absl::Status ShimClient::DeleteAction(const ShimOptions& o, const std::string& id,

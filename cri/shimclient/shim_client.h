@@ -56,6 +56,9 @@ class ShimClient {
   // parent once `start` has returned.
   static absl::StatusOr<std::string> StartShim(const ShimOptions& o, const std::string& pod_id,
                                                const std::string& pod_dir);
+  // Waits (up to 1 s) for a shim that was told to shut down to remove its
+  // socket, as it does right before it exits.
+  static void AwaitExit(const std::string& address);
   // Runs `<binary> ... -id <id> -bundle <bundle> delete`: cleans up after a
   // task whose shim is gone (the runtime's state, cgroup and rootfs mount).
   static absl::Status DeleteAction(const ShimOptions& o, const std::string& id,

@@ -85,15 +85,6 @@ absl::Status CommitTempFile(const std::string& tmp, const std::string& dir,
   return absl::OkStatus();
 }
 
-absl::Status SyncFileAndDir(const std::string& dir, const std::string& name) {
-  std::string path = Cat(dir, "/", name);
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Errno("open", path);
-  absl::Cleanup close_fd = [fd] { close(fd); };
-  if (fsync(fd) != 0) return Errno("fsync", path);
-  return FsyncDir(dir);
-}
-
 absl::Status SyncFile(const std::string& dir, const std::string& name) {
   std::string path = Cat(dir, "/", name);
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -101,6 +92,11 @@ absl::Status SyncFile(const std::string& dir, const std::string& name) {
   absl::Cleanup close_fd = [fd] { close(fd); };
   if (fsync(fd) != 0) return Errno("fsync", path);
   return absl::OkStatus();
+}
+
+absl::Status SyncFileAndDir(const std::string& dir, const std::string& name) {
+  if (absl::Status s = SyncFile(dir, name); !s.ok()) return s;
+  return FsyncDir(dir);
 }
 
 absl::Status SyncDir(const std::string& dir) { return FsyncDir(dir); }

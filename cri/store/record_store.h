@@ -115,24 +115,7 @@ class RecordStore {
   // power loss leaves the old record or the new one; the rename is not made
   // durable: the old record is what a reboot needs, the processes the new one
   // describes being gone by then.
-  absl::Status Update(const R& r) {
-    {
-      std::lock_guard lock(mu_);
-      if (absl::Status s = CheckUpdate(r); !s.ok()) return s;
-    }
-    absl::StatusOr<std::string> tmp =
-        WriteTempFile(dir_, FileName(r.id), json::Write(RecordToJson(r), true),
-                      durability_ == Durability::kSynced);
-    if (!tmp.ok()) return tmp.status();
-    std::lock_guard lock(mu_);
-    if (absl::Status s = CheckUpdate(r); !s.ok()) {  // removed meanwhile
-      unlink(tmp->c_str());
-      return s;
-    }
-    if (absl::Status s = CommitTempFile(*tmp, dir_, FileName(r.id)); !s.ok()) return s;
-    records_.find(r.id)->second = r;
-    return absl::OkStatus();
-  }
+  absl::Status Update(const R& r) { return Replace(r, durability_ == Durability::kSynced); }
 
   // Update() that does not wait for the disk: the new record is renamed
   // into place at once (a crash of this process finds it) and its content
@@ -144,22 +127,7 @@ class RecordStore {
   // existing file commits (ext4's auto_da_alloc, xfs, btrfs).
   absl::Status UpdateSoon(const R& r) {
     if (durability_ != Durability::kSynced) return Update(r);
-    {
-      std::lock_guard lock(mu_);
-      if (absl::Status s = CheckUpdate(r); !s.ok()) return s;
-    }
-    absl::StatusOr<std::string> tmp =
-        WriteTempFile(dir_, FileName(r.id), json::Write(RecordToJson(r), true), false);
-    if (!tmp.ok()) return tmp.status();
-    {
-      std::lock_guard lock(mu_);
-      if (absl::Status s = CheckUpdate(r); !s.ok()) {  // removed meanwhile
-        unlink(tmp->c_str());
-        return s;
-      }
-      if (absl::Status s = CommitTempFile(*tmp, dir_, FileName(r.id)); !s.ok()) return s;
-      records_.find(r.id)->second = r;
-    }
+    if (absl::Status s = Replace(r, false); !s.ok()) return s;
     std::lock_guard lock(sync_mu_);
     if (!syncer_.joinable()) syncer_ = std::thread([this] { SyncLoop(); });
     to_sync_.insert(r.id);
@@ -235,6 +203,26 @@ class RecordStore {
       : dir_(std::move(dir)), kind_(std::move(kind)), durability_(durability) {}
 
   static std::string FileName(std::string_view id) { return Cat(id, ".json"); }
+
+  // Update's body: the new content in a temp file (fsynced if `sync_temp`)
+  // written outside mu_, renamed over the old file under it.
+  absl::Status Replace(const R& r, bool sync_temp) {
+    {
+      std::lock_guard lock(mu_);
+      if (absl::Status s = CheckUpdate(r); !s.ok()) return s;
+    }
+    absl::StatusOr<std::string> tmp =
+        WriteTempFile(dir_, FileName(r.id), json::Write(RecordToJson(r), true), sync_temp);
+    if (!tmp.ok()) return tmp.status();
+    std::lock_guard lock(mu_);
+    if (absl::Status s = CheckUpdate(r); !s.ok()) {  // removed meanwhile
+      unlink(tmp->c_str());
+      return s;
+    }
+    if (absl::Status s = CommitTempFile(*tmp, dir_, FileName(r.id)); !s.ok()) return s;
+    records_.find(r.id)->second = r;
+    return absl::OkStatus();
+  }
 
   // The syncer: fsyncs the files UpdateSoon renamed into place, then exits
   // with the store once its queue is empty.
