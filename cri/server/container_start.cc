@@ -26,7 +26,8 @@ absl::Status HandleStartContainer(Daemon& d, const ::runtime::v1::StartContainer
   c->started_at = std::chrono::duration_cast<std::chrono::nanoseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-  if (absl::Status s = d.containers->Update(*c); !s.ok()) return s;
+  // In the run dir at once, on disk just after (RecordStore::UpdateSoon).
+  if (absl::Status s = d.containers->UpdateSoon(*c); !s.ok()) return s;
   // The postStart hook, if any: StartContainer returns when it has run; a
   // failed hook kills the container and fails the call.
   return RunPostStartHook(d, *c);

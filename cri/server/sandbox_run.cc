@@ -246,9 +246,9 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   }
   if (absl::Status s = WritePodFilesFor(r, req.config(), dir); !s.ok()) return s;
 
-  // 7. READY: from here on the pod is the caller's. Renamed into place at
-  //    once, fsynced just after (RecordStore::UpdateSoon): a reboot needs
-  //    only the NOTREADY record, which is durable.
+  // 7. READY: from here on the pod is the caller's. In the state dir at
+  //    once, on disk and fsynced just after (RecordStore::UpdateSoon): a
+  //    reboot needs only the NOTREADY record, which is durable.
   r.infra_pid = *pid;
   if (r.network_mode != NamespaceMode::kNode && r.netns_path.empty()) {
     r.netns_path = Cat("/proc/", *pid, "/ns/net");

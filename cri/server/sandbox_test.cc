@@ -283,7 +283,8 @@ class SandboxTest : public ::testing::Test {
       return true;
     })) << "shim sockets left: "
         << Sh("ls -la " + dir_ + "/state/s");
-    for (const char* sub : {"/state/pods", "/state/runtime/k8s.io", "/lib/pods"}) {
+    for (const char* sub :
+         {"/state/pods", "/state/runtime/k8s.io", "/lib/pods", "/state/records/pods"}) {
       std::error_code ec;
       EXPECT_TRUE(!fs::exists(dir_ + sub) || fs::is_empty(dir_ + sub, ec))
           << "files left in " << dir_ << sub << ": " << Sh("ls -la " + dir_ + sub);

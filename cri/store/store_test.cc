@@ -25,11 +25,13 @@ class StoreTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  std::unique_ptr<PodStore> OpenPods() {
-    absl::StatusOr<std::unique_ptr<PodStore>> s = PodStore::Open(dir_ + "/pods", "pod sandbox");
+  std::unique_ptr<PodStore> OpenPods(bool with_run_dir = false) {
+    absl::StatusOr<std::unique_ptr<PodStore>> s = PodStore::Open(
+        dir_ + "/pods", "pod sandbox", Durability::kSynced, with_run_dir ? RunDir() : "");
     EXPECT_TRUE(s.ok()) << s.status();
     return s.ok() ? std::move(*s) : nullptr;
   }
+  std::string RunDir() const { return dir_ + "/run/pods"; }
 
   static PodRecord Pod(std::string id, std::string name, uint32_t attempt = 0) {
     PodRecord p;
@@ -219,14 +221,14 @@ TEST_F(StoreTest, UpdateAfterRemoveIsNotFoundAndLeavesNoFile) {
   EXPECT_TRUE(std::filesystem::is_empty(dir_ + "/pods"));
 }
 
-// UpdateSoon: the new record is in memory and on disk (renamed into place)
-// when it returns, survives a reopen, and the syncer copes with records
-// removed or updated again before it gets to them.
-TEST_F(StoreTest, UpdateSoonIsVisibleAtOnceAndSurvivesReopen) {
+// UpdateSoon with a run dir: the new record is in memory and in the run dir
+// when it returns, reaches the disk after, survives a reopen, and the syncer
+// copes with records removed or updated again before it gets to them.
+TEST_F(StoreTest, UpdateSoonIsVisibleAtOnceAndReachesTheDisk) {
   std::string id = NewId();
   std::string gone = NewId();
   {
-    auto pods = OpenPods();
+    auto pods = OpenPods(true);
     ASSERT_TRUE(pods);
     PodRecord p = Pod(id, "web");
     p.state = PodState::kNotReady;
@@ -236,11 +238,8 @@ TEST_F(StoreTest, UpdateSoonIsVisibleAtOnceAndSurvivesReopen) {
     p.infra_pid = 77;
     ASSERT_TRUE(pods->UpdateSoon(p).ok());
     EXPECT_EQ(pods->Get(id)->infra_pid, 77);
-    absl::StatusOr<std::string> text = ReadSmallFile(dir_ + "/pods/" + id + ".json");
-    ASSERT_TRUE(text.ok());
-    EXPECT_NE(text->find("\"infraPid\": 77"), std::string::npos) << *text;
     // Updated again at once, and another record removed right after its
-    // UpdateSoon: the syncer meets a newer file and a missing one.
+    // UpdateSoon: the syncer meets a newer version and a missing record.
     p.infra_pid = 78;
     ASSERT_TRUE(pods->UpdateSoon(p).ok());
     ASSERT_TRUE(pods->Add(Pod(gone, "gone")).ok());
@@ -248,8 +247,13 @@ TEST_F(StoreTest, UpdateSoonIsVisibleAtOnceAndSurvivesReopen) {
     ASSERT_TRUE(pods->Remove(gone).ok());
     pods->Flush();
     EXPECT_EQ(pods->Get(id)->infra_pid, 78);
+    // On disk, and the run dir is empty again.
+    absl::StatusOr<std::string> text = ReadSmallFile(dir_ + "/pods/" + id + ".json");
+    ASSERT_TRUE(text.ok());
+    EXPECT_NE(text->find("\"infraPid\": 78"), std::string::npos) << *text;
+    EXPECT_TRUE(std::filesystem::is_empty(RunDir()));
   }  // the destructor stops the syncer
-  auto pods = OpenPods();
+  auto pods = OpenPods(true);
   ASSERT_TRUE(pods);
   EXPECT_TRUE(pods->load_errors().empty());
   EXPECT_EQ(pods->Get(id)->infra_pid, 78);
@@ -258,6 +262,69 @@ TEST_F(StoreTest, UpdateSoonIsVisibleAtOnceAndSurvivesReopen) {
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_ + "/pods"),
                           std::filesystem::directory_iterator()),
             1);
+}
+
+// What a crash of peapodd leaves between an UpdateSoon and its disk write:
+// the run-dir copy is newer, and Open prefers it and writes it to disk. A
+// run-dir copy with no disk file (a Remove cut short between its two
+// unlinks) or one that does not parse is dropped, not resurrected.
+TEST_F(StoreTest, RunDirCopiesWinOnReopenAndOrphansAreDropped) {
+  std::string id = NewId();
+  {
+    auto pods = OpenPods(true);
+    ASSERT_TRUE(pods);
+    PodRecord p = Pod(id, "web");
+    p.state = PodState::kNotReady;
+    ASSERT_TRUE(pods->Add(p).ok());
+  }
+  // The state a crash leaves: disk NOTREADY, run dir READY.
+  PodRecord ready = Pod(id, "web");
+  ready.infra_pid = 99;
+  {
+    auto other = PodStore::Open(dir_ + "/other", "pod sandbox");
+    ASSERT_TRUE(other.ok());
+    ASSERT_TRUE((*other)->Add(ready).ok());
+  }
+  std::filesystem::copy_file(dir_ + "/other/" + id + ".json", RunDir() + "/" + id + ".json");
+  std::string orphan = NewId();
+  std::ofstream(RunDir() + "/" + orphan + ".json") << "{}";
+  std::ofstream(RunDir() + "/." + id + ".json.7.tmp") << "half";
+  {
+    auto pods = OpenPods(true);
+    ASSERT_TRUE(pods);
+    EXPECT_EQ(pods->Get(id)->state, PodState::kReady);
+    EXPECT_EQ(pods->Get(id)->infra_pid, 99);
+    EXPECT_EQ(pods->Get(orphan).status().code(), absl::StatusCode::kNotFound);
+    ASSERT_EQ(pods->load_errors().size(), 1u);
+    EXPECT_NE(pods->load_errors()[0].find(orphan), std::string::npos);
+    pods->Flush();
+    EXPECT_TRUE(std::filesystem::is_empty(RunDir()));
+  }
+  // Written to disk: a store without the run dir (after a reboot) sees it.
+  auto pods = OpenPods(false);
+  ASSERT_TRUE(pods);
+  EXPECT_EQ(pods->Get(id)->infra_pid, 99);
+}
+
+// Update (synced) after an UpdateSoon: the disk holds the newest record and
+// the older run-dir copy is gone, so a reopen cannot bring it back.
+TEST_F(StoreTest, UpdateSupersedesAPendingUpdateSoon) {
+  std::string id = NewId();
+  {
+    auto pods = OpenPods(true);
+    ASSERT_TRUE(pods);
+    PodRecord p = Pod(id, "web");
+    ASSERT_TRUE(pods->Add(p).ok());
+    p.infra_pid = 1;
+    ASSERT_TRUE(pods->UpdateSoon(p).ok());
+    p.infra_pid = 2;
+    ASSERT_TRUE(pods->Update(p).ok());
+    EXPECT_FALSE(std::filesystem::exists(RunDir() + "/" + id + ".json"));
+    pods->Flush();
+  }
+  auto pods = OpenPods(true);
+  ASSERT_TRUE(pods);
+  EXPECT_EQ(pods->Get(id)->infra_pid, 2);
 }
 
 // A rename-only store (container records) writes nothing durable but is
