@@ -2,7 +2,7 @@
 // with per-step medians and p90s and the ratio of each endpoint to the first.
 //
 //   cri-bench [--rounds N] [--image REF] [--hold PODS] [--host-network]
-//             [--seccomp-default] [--exec] NAME=unix:///path.sock [NAME=unix:///path.sock ...]
+//             [--seccomp-default] [--exec | --pods-only] NAME=unix:///path.sock [...]
 //
 // --seccomp-default gives every container the runtime's default seccomp
 // profile, as a kubelet does since Kubernetes 1.27 (SeccompDefault).
@@ -14,6 +14,7 @@
 //            does, then ContainerStats and ContainerStatus
 //   stop     StopContainer (timeout 0) + RemoveContainer
 //   stopp    StopPodSandbox + RemovePodSandbox
+// --pods-only runs just runp and stopp (pods with no container, no image).
 // With --hold PODS it instead starts PODS pods with one container each on
 // every endpoint, prints "held" and waits for a line on stdin (so the caller
 // can measure memory), then removes them all.
@@ -44,6 +45,8 @@ struct Endpoint {
 
 std::vector<std::string> steps = {"runp", "create", "stop", "stopp"};
 bool with_exec = false;
+// --pods-only: pods without containers (no image needed).
+bool pods_only = false;
 
 [[noreturn]] void Die(const std::string& what, const grpc::Status& s) {
   fprintf(stderr, "cri-bench: %s: %s\n", what.c_str(), s.error_message().c_str());
@@ -117,6 +120,7 @@ Pod StartPod(Endpoint& e, const std::string& name, const std::string& image, boo
   Check(e.name, "RunPodSandbox", e.rt->RunPodSandbox(Ctx().get(), rreq, &rresp));
   if (record) e.ms["runp"].push_back(Since(t0));
   p.pod_id = rresp.pod_sandbox_id();
+  if (pods_only) return p;
 
   t0 = Clock::now();
   v1::CreateContainerRequest creq;
@@ -157,7 +161,7 @@ Pod StartPod(Endpoint& e, const std::string& name, const std::string& image, boo
   return p;
 }
 
-void StopPod(Endpoint& e, const Pod& p, bool record) {
+void StopContainer(Endpoint& e, const Pod& p, bool record) {
   auto t0 = Clock::now();
   v1::StopContainerRequest sreq;
   sreq.set_container_id(p.ctr_id);
@@ -169,8 +173,11 @@ void StopPod(Endpoint& e, const Pod& p, bool record) {
   v1::RemoveContainerResponse rresp;
   Check(e.name, "RemoveContainer", e.rt->RemoveContainer(Ctx().get(), rreq, &rresp));
   if (record) e.ms["stop"].push_back(Since(t0));
+}
 
-  t0 = Clock::now();
+void StopPod(Endpoint& e, const Pod& p, bool record) {
+  if (!p.ctr_id.empty()) StopContainer(e, p, record);
+  auto t0 = Clock::now();
   v1::StopPodSandboxRequest spreq;
   spreq.set_pod_sandbox_id(p.pod_id);
   v1::StopPodSandboxResponse spresp;
@@ -192,7 +199,7 @@ double Quantile(std::vector<double> v, double q) {
 int Usage() {
   fprintf(stderr,
           "usage: cri-bench [--rounds N] [--image REF] [--hold PODS] [--host-network]\n"
-          "                 [--seccomp-default] [--exec]\n"
+          "                 [--seccomp-default] [--exec | --pods-only]\n"
           "                 NAME=unix:///path.sock [NAME=unix:///path.sock ...]\n");
   return 2;
 }
@@ -216,6 +223,9 @@ int main(int argc, char** argv) {
       hostnet = true;
     } else if (a == "--seccomp-default") {
       seccomp_default = true;
+    } else if (a == "--pods-only") {
+      pods_only = true;
+      steps = {"runp", "stopp"};
     } else if (a == "--exec") {
       with_exec = true;
       steps.insert(steps.begin() + 2, "exec");
@@ -231,6 +241,7 @@ int main(int argc, char** argv) {
 
   // The image must be present on every endpoint before any timing.
   for (Endpoint& e : eps) {
+    if (pods_only) break;
     v1::PullImageRequest req;
     req.mutable_image()->set_image(image);
     v1::PullImageResponse resp;
