@@ -17,6 +17,7 @@ BlobWriter::~BlobWriter() {
 }
 
 absl::Status BlobWriter::Write(const void* data, size_t len) {
+  if (!got_.empty()) return absl::FailedPreconditionError("blob " + digest_ + " already verified");
   if (size_ >= 0 && hash_.size() + len > static_cast<uint64_t>(size_)) {
     return absl::OutOfRangeError(
         absl::StrCat("blob ", digest_, " is larger than its declared ", size_, " bytes"));
@@ -33,17 +34,24 @@ absl::Status BlobWriter::Write(const void* data, size_t len) {
   return absl::OkStatus();
 }
 
+absl::Status BlobWriter::Verify() {
+  if (got_.empty()) {
+    got_size_ = hash_.size();
+    got_ = hash_.Digest();
+  }
+  if (size_ >= 0 && got_size_ != static_cast<uint64_t>(size_)) {
+    return absl::DataLossError(
+        absl::StrCat("blob ", digest_, ": got ", got_size_, " bytes, expected ", size_));
+  }
+  if (got_ != digest_) {
+    return absl::DataLossError(
+        absl::StrCat("blob digest mismatch: expected ", digest_, ", got ", got_));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status BlobWriter::Commit() {
-  uint64_t got_size = hash_.size();
-  std::string got = hash_.Digest();
-  if (size_ >= 0 && got_size != static_cast<uint64_t>(size_)) {
-    return absl::DataLossError(
-        absl::StrCat("blob ", digest_, ": got ", got_size, " bytes, expected ", size_));
-  }
-  if (got != digest_) {
-    return absl::DataLossError(
-        absl::StrCat("blob digest mismatch: expected ", digest_, ", got ", got));
-  }
+  if (absl::Status s = Verify(); !s.ok()) return s;
   if (fsync(fd_.get()) != 0) return ErrnoStatus("fsync blob", errno);
   fd_.Reset();
   if (rename(tmp_.c_str(), dest_.c_str()) != 0) return ErrnoStatus("rename blob", errno);

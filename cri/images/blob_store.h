@@ -22,10 +22,13 @@ class BlobWriter {
 
   // Appends bytes; OutOfRange once more than the expected size arrives.
   absl::Status Write(const void* data, size_t len);
-  // Verifies digest and size (DataLoss on mismatch), fsyncs, renames into place.
+  // Checks digest and size once everything is written (DataLoss on a
+  // mismatch); no more writes after it.
+  absl::Status Verify();
+  // Verifies (unless done), fsyncs and renames into place.
   absl::Status Commit();
   // Bytes written so far.
-  uint64_t written() const { return hash_.size(); }
+  uint64_t written() const { return got_.empty() ? hash_.size() : got_size_; }
 
  private:
   friend class BlobStore;
@@ -41,6 +44,8 @@ class BlobWriter {
   std::string tmp_, dest_;
   UniqueFd fd_;
   Sha256 hash_;
+  uint64_t got_size_ = 0;
+  std::string got_;  // the digest, once verified
   bool done_ = false;
 };
 

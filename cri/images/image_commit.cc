@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <semaphore>
 #include <thread>
@@ -28,8 +29,11 @@ absl::Status SendAll(int fd, const char* p, size_t n) {
 
 // Downloads a layer blob on one thread while another unpacks it: bytes go to
 // the blob writer (hash + file) and through a socket pair to the unpacker.
+// The blob is kept only when it matches its digest and size and unpacked
+// cleanly to `diff_id`.
 absl::StatusOr<UnpackResult> StreamAndUnpack(ImageStore& store, const Descriptor& layer,
-                                             const BlobFetcher& fetch, int dir_fd) {
+                                             const std::string& diff_id, const BlobFetcher& fetch,
+                                             int dir_fd) {
   auto writer = store.blobs().Writer(layer.digest, layer.size);
   if (!writer.ok()) return writer.status();
   int sv[2];
@@ -39,14 +43,15 @@ absl::StatusOr<UnpackResult> StreamAndUnpack(ImageStore& store, const Descriptor
   UniqueFd rd(sv[0]), wr(sv[1]);
   int buf = 4 << 20;
   setsockopt(wr.get(), SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  std::atomic<bool> unpack_failed = false;
   absl::Status fetched;
   std::thread downloader([&] {
     fetched = fetch(layer, [&](const char* d, size_t n) {
       if (absl::Status s = writer->Write(d, n); !s.ok()) return s;
-      return SendAll(wr.get(), d, n);
+      absl::Status s = SendAll(wr.get(), d, n);
+      if (!s.ok() && unpack_failed) return absl::CancelledError("unpacking stopped");
+      return s;
     });
-    if (fetched.ok()) fetched = writer->Commit();  // digest and size checked here
-    if (fetched.ok()) cri::Failpoint("pull:layer-blob-committed");
     wr.Reset();
   });
   auto result = UnpackLayer(rd.get(), dir_fd);
@@ -54,10 +59,23 @@ absl::StatusOr<UnpackResult> StreamAndUnpack(ImageStore& store, const Descriptor
     char sink[65536];
     while (read(rd.get(), sink, sizeof sink) > 0) {
     }
+  } else {
+    unpack_failed = true;
   }
   rd.Reset();  // unblocks the downloader if unpacking failed early
   downloader.join();
-  if (!fetched.ok()) return fetched;
+  // A download that failed on its own (network, too many bytes) is the
+  // cause of whatever the unpacker saw; one cut short because unpacking
+  // failed is not, and the unpacker's error says why.
+  if (!fetched.ok() && !(unpack_failed && absl::IsCancelled(fetched))) return fetched;
+  if (!result.ok()) return result;
+  if (absl::Status s = writer->Verify(); !s.ok()) return s;
+  if (result->diff_id != diff_id) {
+    return absl::DataLossError(
+        absl::StrCat("layer diff ID mismatch: expected ", diff_id, ", unpacked ", result->diff_id));
+  }
+  if (absl::Status s = writer->Commit(); !s.ok()) return s;
+  cri::Failpoint("pull:layer-blob-committed");
   return result;
 }
 
@@ -73,7 +91,7 @@ absl::Status AddOneLayer(ImageStore& store, const Descriptor& layer, const std::
   if (store.HasLayer(chain_id)) return absl::OkStatus();
   auto added = store.AddLayer(chain_id, diff_id, [&](int dir_fd) {
     if (store.blobs().Has(layer.digest)) return UnpackStoredBlob(store, layer, dir_fd);
-    return StreamAndUnpack(store, layer, fetch, dir_fd);
+    return StreamAndUnpack(store, layer, diff_id, fetch, dir_fd);
   });
   if (!added.ok()) {
     return absl::Status(added.status().code(),
@@ -108,7 +126,7 @@ absl::Status AddLayers(ImageStore& store, const Manifest& m,
 absl::StatusOr<ImageRecord> CommitImage(ImageStore& store, const CommitRequest& req,
                                         const BlobFetcher& fetch) {
   const Manifest& m = req.manifest;
-  // 1. The config: verified, parsed, kept.
+  // 1. The config: verified and parsed.
   if (DigestOf(req.config_body) != m.config.digest) {
     return absl::DataLossError("config digest mismatch: " + m.config.digest);
   }
@@ -117,9 +135,6 @@ absl::StatusOr<ImageRecord> CommitImage(ImageStore& store, const CommitRequest& 
   if (config->diff_ids.size() != m.layers.size()) {
     return absl::InvalidArgumentError(absl::StrCat("manifest has ", m.layers.size(),
                                                    " layers, config ", config->diff_ids.size()));
-  }
-  if (!store.blobs().Has(m.config.digest)) {
-    if (absl::Status s = store.blobs().Put(m.config.digest, req.config_body); !s.ok()) return s;
   }
   // 2. Layers, by chain ID.
   std::vector<std::string> chain_ids;
@@ -130,8 +145,16 @@ absl::StatusOr<ImageRecord> CommitImage(ImageStore& store, const CommitRequest& 
       !s.ok()) {
     return s;
   }
-  // 3. The record.
   cri::Failpoint("pull:layers-committed");
+  // 3. The documents, only now: a pull that failed above keeps none.
+  for (const auto& [digest, body] : req.documents) {
+    if (absl::Status s = store.blobs().Put(digest, body); !s.ok()) return s;
+  }
+  if (!store.blobs().Has(m.config.digest)) {
+    if (absl::Status s = store.blobs().Put(m.config.digest, req.config_body); !s.ok()) return s;
+  }
+  cri::Failpoint("pull:manifest-stored");
+  // 4. The record.
   ImageRecord im;
   im.id = im.config_digest = m.config.digest;
   im.repo_tags = req.repo_tags;

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -22,13 +23,17 @@ struct CommitRequest {
   std::string manifest_digest;
   std::string index_digest;  // may be empty
   std::string config_body;   // verified against manifest.config.digest
+  // Manifest and index bodies by digest (verified by the caller), stored
+  // once the layers are in.
+  std::vector<std::pair<std::string, std::string>> documents;
   std::vector<std::string> repo_tags;
   std::vector<std::string> repo_digests;
   int parallel_layers = 4;
 };
 
-// Stores the manifest and config blobs, unpacks missing layers (from stored
-// blobs, else through `fetch`) and writes the record. Returns the record.
+// Unpacks missing layers (from stored blobs, else through `fetch`), then
+// stores the documents and config and writes the record. Returns the record.
+// A failure keeps no document and no blob of a layer that failed.
 absl::StatusOr<ImageRecord> CommitImage(ImageStore& store, const CommitRequest& request,
                                         const BlobFetcher& fetch);
 

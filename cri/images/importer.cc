@@ -59,7 +59,7 @@ absl::StatusOr<ImageRecord> ImportOciManifest(ImageStore& store, const std::stri
   if (m->is_index) {
     auto entry = SelectPlatform(*m);
     if (!entry.ok()) return entry.status();
-    if (absl::Status s = store.blobs().Put(desc.digest, *body); !s.ok()) return s;
+    req.documents.emplace_back(desc.digest, *body);
     req.index_digest = desc.digest;
     body = ReadVerified(dir, entry->digest);
     if (!body.ok()) return body.status();
@@ -70,7 +70,7 @@ absl::StatusOr<ImageRecord> ImportOciManifest(ImageStore& store, const std::stri
   } else {
     req.manifest_digest = desc.digest;
   }
-  if (absl::Status s = store.blobs().Put(req.manifest_digest, *body); !s.ok()) return s;
+  req.documents.emplace_back(req.manifest_digest, *body);
   auto config = ReadVerified(dir, m->config.digest);
   if (!config.ok()) return config.status();
   req.manifest = *std::move(m);

@@ -3,7 +3,6 @@
 #include "absl/strings/str_cat.h"
 #include "cri/images/image_commit.h"
 #include "cri/images/reference.h"
-#include "cri/util/failpoint.h"
 
 namespace peapod::images {
 namespace {
@@ -69,12 +68,10 @@ absl::StatusOr<ImageRecord> Puller::Pull(const std::string& reference, const Pul
     // 2. Config, then layers and the record.
     auto config = client.GetBlob(resolved->manifest.config.digest, kMaxDocumentBytes);
     if (!config.ok()) return config.status();
-    for (const FetchedManifest* doc : {&resolved->raw, &resolved->index}) {
-      if (doc->body.empty()) continue;
-      if (absl::Status s = store_.blobs().Put(doc->digest, doc->body); !s.ok()) return s;
-    }
-    cri::Failpoint("pull:manifest-stored");
     CommitRequest req;
+    for (FetchedManifest* doc : {&resolved->raw, &resolved->index}) {
+      if (!doc->body.empty()) req.documents.emplace_back(doc->digest, std::move(doc->body));
+    }
     req.manifest = resolved->manifest;
     req.manifest_digest = resolved->raw.digest;
     req.index_digest = resolved->index.digest;
