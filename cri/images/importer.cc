@@ -53,7 +53,7 @@ absl::StatusOr<ImageRecord> ImportOciManifest(ImageStore& store, const std::stri
                                               std::vector<std::string> tags) {
   auto body = ReadVerified(dir, desc.digest);
   if (!body.ok()) return body.status();
-  auto m = ParseManifest(*body);
+  auto m = ParseManifest(*body, desc.media_type);
   if (!m.ok()) return m.status();
   CommitRequest req;
   if (m->is_index) {
@@ -63,7 +63,7 @@ absl::StatusOr<ImageRecord> ImportOciManifest(ImageStore& store, const std::stri
     req.index_digest = desc.digest;
     body = ReadVerified(dir, entry->digest);
     if (!body.ok()) return body.status();
-    m = ParseManifest(*body);
+    m = ParseManifest(*body, entry->media_type);
     if (!m.ok()) return m.status();
     if (m->is_index) return absl::InvalidArgumentError("nested index is not supported");
     req.manifest_digest = entry->digest;

@@ -1,5 +1,7 @@
 #include "cri/images/manifest.h"
 
+#include <optional>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cri/images/digest.h"
@@ -53,6 +55,14 @@ absl::StatusOr<std::vector<Descriptor>> ParseDescriptors(const json::Reader& r) 
   return out;
 }
 
+// Whether a media type names an index (true), a manifest (false), or
+// neither (nullopt).
+std::optional<bool> IsIndexType(std::string_view t) {
+  if (t == kOciIndex || t == kDockerList) return true;
+  if (t == kOciManifest || t == kDockerManifest) return false;
+  return std::nullopt;
+}
+
 bool KnownLayerType(std::string_view t) {
   return t.empty() || t.starts_with("application/vnd.oci.image.layer.v1.tar") ||
          t.starts_with("application/vnd.docker.image.rootfs.diff.tar");
@@ -60,7 +70,8 @@ bool KnownLayerType(std::string_view t) {
 
 }  // namespace
 
-absl::StatusOr<Manifest> ParseManifest(std::string_view body) {
+absl::StatusOr<Manifest> ParseManifest(std::string_view body,
+                                       std::string_view declared_media_type) {
   auto v = json::Parse(body);
   if (!v.ok()) return v.status();
   json::Reader r(*v, "$");
@@ -69,6 +80,18 @@ absl::StatusOr<Manifest> ParseManifest(std::string_view body) {
   bool has_image = r.Get("layers").has_value() || r.Get("config").has_value();
   if (has_manifests && has_image) {
     return absl::InvalidArgumentError("document is both an index and a manifest");
+  }
+  // A type that names the other kind of document makes it ambiguous too:
+  // another client may read it as that kind.
+  std::string own_type;
+  if (absl::Status s = Optional(r, "mediaType", own_type); !s.ok()) return s;
+  for (std::string_view type : {std::string_view(own_type), declared_media_type}) {
+    std::optional<bool> index = IsIndexType(type);
+    if (index && *index != has_manifests) {
+      return absl::InvalidArgumentError(absl::StrCat("document of media type ", std::string(type),
+                                                     " is ",
+                                                     has_manifests ? "an index" : "a manifest"));
+    }
   }
   if (auto sv = r.Get("schemaVersion")) {
     auto n = sv->Int64();

@@ -39,10 +39,14 @@ struct Manifest {
   std::vector<Descriptor> layers;
 };
 
-// Parses an index or manifest. A document with both "manifests" and
-// "layers"/"config" is rejected (InvalidArgument), as is an unsupported
-// schema (Docker schema 1) or a layer with an unknown media type.
-absl::StatusOr<Manifest> ParseManifest(std::string_view body);
+// Parses an index or manifest. Rejected (InvalidArgument): a document with
+// both "manifests" and "layers"/"config"; one whose own "mediaType", or the
+// `declared_media_type` it was served or referenced with (Content-Type, a
+// descriptor's mediaType; ignored unless one of the four types above),
+// names the other kind of document; an unsupported schema (Docker schema
+// 1); a layer with an unknown media type.
+absl::StatusOr<Manifest> ParseManifest(std::string_view body,
+                                       std::string_view declared_media_type = "");
 
 // Picks the index entry for os/architecture (variant ignored unless given).
 absl::StatusOr<Descriptor> SelectPlatform(const Manifest& index, std::string_view os = "linux",

@@ -22,7 +22,7 @@ absl::StatusOr<Resolved> ResolveManifest(RegistryClient& client, const Reference
     return absl::DataLossError(
         absl::StrCat("manifest digest mismatch: asked ", ref.digest, ", got ", top->digest));
   }
-  auto parsed = ParseManifest(top->body);
+  auto parsed = ParseManifest(top->body, top->media_type);
   if (!parsed.ok()) return parsed.status();
   Resolved r;
   if (!parsed->is_index) {
@@ -37,7 +37,9 @@ absl::StatusOr<Resolved> ResolveManifest(RegistryClient& client, const Reference
   if (raw->digest != entry->digest) {
     return absl::DataLossError("platform manifest digest mismatch: " + entry->digest);
   }
-  auto m = ParseManifest(raw->body);
+  // Neither the index entry's type nor the Content-Type may name an index.
+  auto m = ParseManifest(raw->body, entry->media_type);
+  if (m.ok()) m = ParseManifest(raw->body, raw->media_type);
   if (!m.ok()) return m.status();
   if (m->is_index) return absl::InvalidArgumentError("nested index is not supported");
   r.manifest = *std::move(m);

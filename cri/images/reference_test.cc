@@ -85,5 +85,37 @@ TEST(ManifestTest, RejectsIndexThatIsAlsoAManifest) {
   EXPECT_EQ(SelectPlatform(*m, "linux", "arm64")->digest, d);
 }
 
+// An index whose mediaType (its own, or the one it is served or referenced
+// with) says "manifest", and a manifest that says "index", are ambiguous:
+// another client could read them as the other kind (CVE-2021-41190).
+TEST(ManifestTest, RejectsMediaTypeOfTheOtherKind) {
+  std::string d = "sha256:" + std::string(64, 'c');
+  std::string entries = "[{\"digest\":\"" + d + "\",\"size\":3}]";
+  std::string image = "\"config\":{\"digest\":\"" + d + "\",\"size\":1},\"layers\":[]";
+  auto with_type = [](std::string_view type, const std::string& rest) {
+    return "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(type) + "\"," + rest + "}";
+  };
+  for (std::string_view manifest_type : {kOciManifest, kDockerManifest}) {
+    std::string index = with_type(manifest_type, "\"manifests\":" + entries);
+    EXPECT_EQ(ParseManifest(index).status().code(), absl::StatusCode::kInvalidArgument) << index;
+    std::string plain = "{\"schemaVersion\":2,\"manifests\":" + entries + "}";
+    EXPECT_TRUE(ParseManifest(plain).ok());
+    EXPECT_EQ(ParseManifest(plain, manifest_type).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  for (std::string_view index_type : {kOciIndex, kDockerList}) {
+    std::string manifest = with_type(index_type, image);
+    EXPECT_EQ(ParseManifest(manifest).status().code(), absl::StatusCode::kInvalidArgument)
+        << manifest;
+    std::string plain = "{\"schemaVersion\":2," + image + "}";
+    EXPECT_TRUE(ParseManifest(plain).ok());
+    EXPECT_EQ(ParseManifest(plain, index_type).status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  // Matching types, and types that say nothing about the kind, are fine.
+  EXPECT_TRUE(ParseManifest(with_type(kOciIndex, "\"manifests\":" + entries), kDockerList).ok());
+  EXPECT_TRUE(ParseManifest(with_type(kDockerManifest, image), kOciManifest).ok());
+  EXPECT_TRUE(ParseManifest(with_type(kOciManifest, image), "application/json").ok());
+}
+
 }  // namespace
 }  // namespace peapod::images
