@@ -2,8 +2,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -135,19 +137,34 @@ absl::StatusOr<std::string> ReadFileBounded(const std::string& path, size_t max_
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("open " + path, errno);
   UniqueFd file(fd);
+  return ReadFdBounded(file.get(), path, max_bytes);
+}
+
+absl::StatusOr<std::string> ReadFdBounded(int fd, const std::string& what, size_t max_bytes) {
   std::string out;
   char buf[65536];
   for (;;) {
-    ssize_t n = read(file.get(), buf, sizeof buf);
+    ssize_t n = read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus("read " + path, errno);
+    if (n < 0) return ErrnoStatus("read " + what, errno);
     if (n == 0) break;
     if (out.size() + n > max_bytes) {
-      return absl::OutOfRangeError(absl::StrCat(path, ": larger than ", max_bytes, " bytes"));
+      return absl::OutOfRangeError(absl::StrCat(what, ": larger than ", max_bytes, " bytes"));
     }
     out.append(buf, n);
   }
   return out;
+}
+
+int OpenInRoot(int root_fd, const std::string& path, uint64_t flags) {
+  struct open_how how = {};
+  how.flags = flags | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  const char* p = path.empty() ? "." : path.c_str();
+  for (;;) {
+    int fd = static_cast<int>(syscall(SYS_openat2, root_fd, p, &how, sizeof how));
+    if (fd >= 0 || errno != EAGAIN) return fd;
+  }
 }
 
 static void Measure(int dir_fd, DiskUsage& du, std::set<std::pair<dev_t, ino_t>>& seen) {

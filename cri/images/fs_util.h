@@ -41,6 +41,14 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view data,
 
 // Reads a whole file, failing with OutOfRange when it exceeds max_bytes.
 absl::StatusOr<std::string> ReadFileBounded(const std::string& path, size_t max_bytes);
+// The same from an open fd (to its end); `what` names it in errors.
+absl::StatusOr<std::string> ReadFdBounded(int fd, const std::string& what, size_t max_bytes);
+
+// openat2 of `path` below the directory `root_fd` with RESOLVE_IN_ROOT |
+// RESOLVE_NO_MAGICLINKS: "..", absolute paths and symlinks resolve as if
+// root_fd were "/", so the result is never outside it. O_CLOEXEC is added.
+// Returns the fd, or -1 with errno set.
+int OpenInRoot(int root_fd, const std::string& path, uint64_t flags);
 
 // fsyncs the directory at `path` (makes renames inside it durable).
 absl::Status SyncDir(const std::string& path);

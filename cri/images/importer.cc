@@ -14,19 +14,35 @@
 namespace peapod::images {
 namespace {
 
+// Streams an open file to a sink in chunks.
+absl::Status StreamFd(int fd, const std::string& what,
+                      const std::function<absl::Status(const char*, size_t)>& sink) {
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    ssize_t n = read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("read " + what, errno);
+    if (n == 0) return absl::OkStatus();
+    if (absl::Status s = sink(buf.data(), n); !s.ok()) return s;
+  }
+}
+
 // Streams a file to a sink in chunks.
 absl::Status StreamFile(const std::string& path,
                         const std::function<absl::Status(const char*, size_t)>& sink) {
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return ErrnoStatus("open " + path, errno);
-  std::vector<char> buf(1 << 20);
-  for (;;) {
-    ssize_t n = read(fd.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus("read " + path, errno);
-    if (n == 0) return absl::OkStatus();
-    if (absl::Status s = sink(buf.data(), n); !s.ok()) return s;
-  }
+  return StreamFd(fd.get(), path, sink);
+}
+
+// Opens a file an archive's manifest.json names, inside the unpacked
+// archive: its path and the symlinks it planted (docker save links
+// duplicate layers to one another) resolve within the archive, never to
+// the host's files.
+absl::StatusOr<UniqueFd> OpenInArchive(int archive_fd, const std::string& path) {
+  UniqueFd fd(OpenInRoot(archive_fd, path, O_RDONLY));
+  if (!fd.valid()) return ErrnoStatus("docker-archive: open \"" + path + "\"", errno);
+  return fd;
 }
 
 absl::StatusOr<std::string> ReadVerified(const std::string& dir, const std::string& digest) {
@@ -124,7 +140,9 @@ absl::StatusOr<std::vector<ImageRecord>> ImportDockerArchive(ImageStore& store,
   if (!dir.ok()) return dir.status();
   if (auto r = UnpackLayer(in.get(), dir->get()); !r.ok()) return r.status();
   // 2. manifest.json: [{Config, RepoTags, Layers}].
-  auto text = ReadFileBounded(scratch + "/manifest.json", kMaxDocumentBytes);
+  auto manifest_fd = OpenInArchive(dir->get(), "manifest.json");
+  if (!manifest_fd.ok()) return manifest_fd.status();
+  auto text = ReadFdBounded(manifest_fd->get(), "manifest.json", kMaxDocumentBytes);
   if (!text.ok()) return text.status();
   auto v = json::Parse(*text);
   if (!v.ok()) return v.status();
@@ -138,28 +156,31 @@ absl::StatusOr<std::vector<ImageRecord>> ImportDockerArchive(ImageStore& store,
     auto cfg_path = config_name->String();
     auto layer_paths = layers->StringArray();
     if (!cfg_path.ok() || !layer_paths.ok()) return absl::InvalidArgumentError("bad manifest.json");
-    auto config = ReadFileBounded(scratch + "/" + *cfg_path, kMaxDocumentBytes);
+    auto cfg_fd = OpenInArchive(dir->get(), *cfg_path);
+    if (!cfg_fd.ok()) return cfg_fd.status();
+    auto config = ReadFdBounded(cfg_fd->get(), *cfg_path, kMaxDocumentBytes);
     if (!config.ok()) return config.status();
     CommitRequest req;
     req.config_body = *config;
     req.manifest.config.media_type = "application/vnd.docker.container.image.v1+json";
     req.manifest.config.digest = DigestOf(*config);
     req.manifest.config.size = static_cast<int64_t>(config->size());
-    std::map<std::string, std::string> files;  // layer digest → file
+    std::map<std::string, std::string> files;  // layer digest → path in the archive
     for (const std::string& lp : *layer_paths) {
+      auto layer_fd = OpenInArchive(dir->get(), lp);
+      if (!layer_fd.ok()) return layer_fd.status();
       Sha256 h;
-      std::string file = scratch + "/" + lp;
-      if (absl::Status s = StreamFile(file,
-                                      [&](const char* d, size_t n) {
-                                        h.Update(d, n);
-                                        return absl::OkStatus();
-                                      });
+      if (absl::Status s = StreamFd(layer_fd->get(), lp,
+                                    [&](const char* d, size_t n) {
+                                      h.Update(d, n);
+                                      return absl::OkStatus();
+                                    });
           !s.ok()) {
         return s;
       }
       int64_t size = h.size();
       std::string digest = h.Digest();
-      files[digest] = file;
+      files[digest] = lp;
       Descriptor layer;
       layer.media_type = "application/vnd.docker.image.rootfs.diff.tar";
       layer.digest = digest;
@@ -174,7 +195,9 @@ absl::StatusOr<std::vector<ImageRecord>> ImportDockerArchive(ImageStore& store,
       }
     }
     auto im = CommitImage(store, req, [&](const Descriptor& blob, const auto& sink) {
-      return StreamFile(files.at(blob.digest), sink);
+      auto fd = OpenInArchive(dir->get(), files.at(blob.digest));
+      if (!fd.ok()) return fd.status();
+      return StreamFd(fd->get(), files.at(blob.digest), sink);
     });
     if (!im.ok()) return im.status();
     out.push_back(*std::move(im));

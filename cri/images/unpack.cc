@@ -3,9 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -33,18 +31,6 @@ struct ArchiveDeleter {
   void operator()(archive* a) const { archive_read_free(a); }
 };
 using ArchivePtr = std::unique_ptr<archive, ArchiveDeleter>;
-
-// openat2 relative to the layer root; symlinks resolve as if root were "/".
-int OpenInRoot(int root_fd, const std::string& path, uint64_t flags) {
-  struct open_how how = {};
-  how.flags = flags | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  const char* p = path.empty() ? "." : path.c_str();
-  for (;;) {
-    int fd = static_cast<int>(syscall(SYS_openat2, root_fd, p, &how, sizeof how));
-    if (fd >= 0 || errno != EAGAIN) return fd;
-  }
-}
 
 // Splits an archive path into components; "" and "." dropped, leading "/"
 // ignored, ".." rejected.
