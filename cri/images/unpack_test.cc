@@ -51,7 +51,8 @@ std::map<std::string, std::string> Snapshot(const std::string& root, const std::
     lstat(p.c_str(), &st);
     std::ostringstream line;
     line << st.st_mode << " " << st.st_uid << ":" << st.st_gid << " n" << st.st_nlink << " s"
-         << st.st_size << " x" << Xattr(p, "trusted.overlay.opaque");
+         << st.st_size << " m" << st.st_mtim.tv_sec << "." << st.st_mtim.tv_nsec << " x"
+         << Xattr(p, "trusted.overlay.opaque") << " u" << Xattr(p, "user.test");
     if (S_ISREG(st.st_mode)) line << " " << ReadAll(p);
     out[p] = line.str();
   }
@@ -197,6 +198,17 @@ TEST_F(UnpackTest, PlantedSymlinksCannotReachOutside) {
     TarBuilder chain;
     chain.Symlink("a", "b").Symlink("b", target).File("a/secret", "pwned");
     cases.push_back(chain);
+    TarBuilder meta;  // entries that only change what exists: mode, owner, xattrs, times
+    meta.Symlink("evil", target).Dir("evil/dir", 0777, 1234, 1234);
+    meta.Add({.path = "evil/secret",
+              .type = S_IFREG,
+              .perm = 04777,
+              .uid = 1234,
+              .xattrs = {{"user.test", "pwned"}}});
+    cases.push_back(meta);
+    TarBuilder hl_into;  // a hardlink whose new name is through the link
+    hl_into.File("inside", "x").Symlink("evil", target).Hardlink("evil/linked", "inside");
+    cases.push_back(hl_into);
   }
   TarBuilder over;  // a regular file replacing a symlink must replace the link
   over.Symlink("link", "../outside/secret").File("link", "replaced");
