@@ -10,10 +10,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <mutex>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -225,55 +228,71 @@ TEST_F(PullTest, ConfigReadIsSizeBounded) {
   ExpectNothingKept();
 }
 
-// Answers every HTTP request on 127.0.0.1 with 200 and one body (a
-// registry would not store a manifest over 4 MiB, so this stands in).
-class OneBodyServer {
+// A small HTTP/1.1 server on 127.0.0.1 for what a docker-registry will not
+// do (serve a manifest over 4 MiB, hold responses back): `handler` answers
+// each GET path with a body (200) or nullopt (404), each request on its own
+// thread.
+class TestHttpServer {
  public:
-  explicit OneBodyServer(std::string body) : body_(std::move(body)) {
+  using Handler = std::function<std::optional<std::string>(const std::string& path)>;
+  explicit TestHttpServer(Handler handler) : handler_(std::move(handler)) {
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof a;
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd_, 8) != 0 ||
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd_, 16) != 0 ||
         getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
       throw std::runtime_error("listen");
     }
     host_ = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
-    thread_ = std::thread([this] {
-      for (;;) {
-        int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (c < 0) return;  // shut down
-        std::string request;
-        char buf[4096];
-        while (request.find("\r\n\r\n") == std::string::npos) {
-          ssize_t n = read(c, buf, sizeof buf);
-          if (n <= 0) break;
-          request.append(buf, n);
-        }
-        std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: " + std::string(kOciManifest) +
-                            "\r\nContent-Length: " + std::to_string(body_.size()) +
-                            "\r\nConnection: close\r\n\r\n" + body_;
-        for (std::string_view rest = reply; !rest.empty();) {
-          ssize_t n = send(c, rest.data(), rest.size(), MSG_NOSIGNAL);
-          if (n <= 0) break;
-          rest.remove_prefix(n);
-        }
-        close(c);
+    acceptor_ = std::thread([this] {
+      for (int c; (c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) {
+        std::lock_guard<std::mutex> l(mu_);
+        workers_.emplace_back([this, c] { Serve(c); });
       }
     });
   }
-  ~OneBodyServer() {
+  ~TestHttpServer() {
     shutdown(fd_, SHUT_RDWR);
-    thread_.join();
+    acceptor_.join();
+    for (std::thread& t : workers_) t.join();
     close(fd_);
   }
   std::string host() const { return host_; }
 
  private:
-  std::string body_, host_;
+  void Serve(int c) {
+    std::string request;
+    char buf[4096];
+    while (request.find("\r\n\r\n") == std::string::npos) {
+      ssize_t n = read(c, buf, sizeof buf);
+      if (n <= 0) break;
+      request.append(buf, n);
+    }
+    size_t sp = request.find(' ');
+    std::string path = request.substr(sp + 1, request.find(' ', sp + 1) - sp - 1);
+    std::optional<std::string> body = handler_(path);
+    std::string type = path.find("/manifests/") != std::string::npos ? std::string(kOciManifest)
+                                                                     : "application/octet-stream";
+    std::string reply = (body ? "HTTP/1.1 200 OK" : "HTTP/1.1 404 Not Found") +
+                        std::string("\r\nContent-Type: ") + type +
+                        "\r\nContent-Length: " + std::to_string(body ? body->size() : 0) +
+                        "\r\nConnection: close\r\n\r\n" + body.value_or("");
+    for (std::string_view rest = reply; !rest.empty();) {
+      ssize_t n = send(c, rest.data(), rest.size(), MSG_NOSIGNAL);
+      if (n <= 0) break;
+      rest.remove_prefix(n);
+    }
+    close(c);
+  }
+
+  Handler handler_;
+  std::string host_;
   int fd_ = -1;
-  std::thread thread_;
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::vector<std::thread> workers_;
 };
 
 // A manifest larger than 4 MiB is refused the same way, while it streams in.
@@ -285,7 +304,7 @@ TEST_F(PullTest, ManifestReadIsSizeBounded) {
   ASSERT_EQ(big.back(), '}');
   big.pop_back();
   big += ",\"annotations\":{\"pad\":\"" + std::string(kMaxDocumentBytes, 'p') + "\"}}";
-  OneBodyServer server(big);
+  TestHttpServer server([&](const std::string&) { return big; });
   Puller puller(*store_, {});
   auto got = puller.Pull(server.host() + "/bigmanifest:v1");
   EXPECT_EQ(got.status().code(), absl::StatusCode::kOutOfRange) << got.status();
@@ -293,10 +312,44 @@ TEST_F(PullTest, ManifestReadIsSizeBounded) {
   ExpectNothingKept();
   // The same server with a manifest under the bound gets past the manifest
   // (and fails later, at the config, which it does not serve).
-  OneBodyServer small(im.manifest);
+  TestHttpServer small([&](const std::string&) { return im.manifest; });
   auto config = puller.Pull(small.host() + "/bigmanifest:v1");
   EXPECT_EQ(config.status().code(), absl::StatusCode::kDataLoss) << config.status();
   EXPECT_NE(config.status().message().find(im.config_digest), std::string::npos) << config.status();
+}
+
+// The layers of an image are fetched at the same time: the server holds
+// each layer back until all three have been asked for (or 3 s pass).
+TEST_F(PullTest, LayersDownloadInParallel) {
+  std::vector<std::string> layers, diff_ids;
+  for (const char* name : {"a", "b", "c"}) {
+    TarBuilder t;
+    t.File(name, std::string(100000, name[0]));
+    layers.push_back(t.Build(Compression::kGzip));
+    diff_ids.push_back(DigestOf(t.Build()));
+  }
+  TestImage im = testing::BuildImage(layers, diff_ids);
+  std::mutex mu;
+  std::condition_variable cv;
+  int asked = 0, asked_when_first_served = 0;
+  TestHttpServer server([&](const std::string& path) -> std::optional<std::string> {
+    if (path == "/v2/parallel/manifests/v1") return im.manifest;
+    std::string digest = path.substr(path.rfind('/') + 1);
+    if (!im.blobs.count(digest)) return std::nullopt;
+    if (digest != im.config_digest) {
+      std::unique_lock<std::mutex> l(mu);
+      ++asked;
+      cv.notify_all();
+      cv.wait_for(l, std::chrono::seconds(3), [&] { return asked == 3; });
+      if (asked_when_first_served == 0) asked_when_first_served = asked;
+    }
+    return im.blobs.at(digest);
+  });
+  Puller puller(*store_, {});
+  auto got = puller.Pull(server.host() + "/parallel:v1");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(asked_when_first_served, 3);
+  EXPECT_EQ(got->chain_ids.size(), 3u);
 }
 
 // The registry serves a layer whose bytes do not match the manifest: other
