@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -695,6 +696,42 @@ TEST_F(PullTest, ConcurrentPullsOfOneImageBothSucceed) {
   size_t layers = 0;
   for ([[maybe_unused]] auto& e : fs::directory_iterator(root_ + "/layers")) ++layers;
   EXPECT_EQ(layers, 3u);
+}
+
+// Two pulls of one image at once, from two store handles (as two
+// processes): each layer is downloaded and unpacked once; both succeed.
+TEST_F(PullTest, ConcurrentPullsFetchEachLayerOnce) {
+  TestImage im = BusyboxImage(Compression::kGzip);
+  std::mutex mu;
+  std::map<std::string, int> fetched;
+  TestHttpServer server([&](const std::string& path) -> std::optional<std::string> {
+    if (path == "/v2/same/manifests/v1") return im.manifest;
+    std::string digest = path.substr(path.rfind('/') + 1);
+    if (!im.blobs.count(digest)) return std::nullopt;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      ++fetched[digest];
+    }
+    // Slow enough that the second pull starts while the first is at it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return im.blobs.at(digest);
+  });
+  auto work = [&](absl::Status* out) {
+    auto store = ImageStore::Open(root_);
+    if (!store.ok()) return void(*out = store.status());
+    *out = Puller(**store, {}).Pull(server.host() + "/same:v1").status();
+  };
+  absl::Status a, b;
+  std::thread t1(work, &a), t2(work, &b);
+  t1.join();
+  t2.join();
+  EXPECT_TRUE(a.ok()) << a;
+  EXPECT_TRUE(b.ok()) << b;
+  for (const auto& [digest, data] : im.blobs) {
+    if (digest == im.config_digest) continue;  // each pull reads the config itself
+    EXPECT_EQ(fetched[digest], 1) << digest;
+  }
+  EXPECT_EQ(store_->List().size(), 1u);
 }
 
 }  // namespace
