@@ -1,6 +1,7 @@
 // Pulls from a real docker-registry on 127.0.0.1, started by the test.
 #include "cri/images/puller.h"
 
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -26,6 +27,7 @@
 #include "cri/images/test_registry.h"
 #include "cri/images/test_token_server.h"
 #include "gtest/gtest.h"
+#include "oci/spec/json.h"
 
 namespace peapod::images {
 namespace {
@@ -467,6 +469,42 @@ TEST_F(TokenAuthTest, PullsAnonymouslyWithABearerToken) {
   auto rootfs = store_->Mount("c1", ref);
   ASSERT_TRUE(rootfs.ok()) << rootfs.status();
   EXPECT_EQ(ReadAll(*rootfs + "/app/hello"), "hello");
+}
+
+// CRI AuthConfig.registry_token is a bearer token to use as is: the pull
+// asks the token server for nothing.
+TEST_F(TokenAuthTest, RegistryTokenFromAuthConfigIsUsedAsIs) {
+  TestImage im = BusyboxImage(Compression::kGzip);
+  ASSERT_EQ(open_->Push("public/busybox", "v1", im), 201);
+  std::string body;
+  CURL* c = curl_easy_init();
+  std::string url = tokens_->realm() + "?service=" + tokens_->service() +
+                    "&scope=repository%3Apublic%2Fbusybox%3Apull";
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(
+      c, CURLOPT_WRITEFUNCTION, +[](char* d, size_t s, size_t n, void* out) {
+        static_cast<std::string*>(out)->append(d, s * n);
+        return s * n;
+      });
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+  ASSERT_EQ(curl_easy_perform(c), CURLE_OK);
+  curl_easy_cleanup(c);
+  auto parsed = json::Parse(body);
+  ASSERT_TRUE(parsed.ok()) << body;
+  const json::Value* token = parsed->Find("token");
+  ASSERT_TRUE(token != nullptr && token->is_string()) << body;
+  ASSERT_EQ(tokens_->requests().size(), 1u);  // the test's own
+
+  PullOptions opts;
+  opts.auth.registry_token = token->as_string();
+  auto got = Puller(*store_, {}).Pull(secured_->host() + "/public/busybox:v1", opts);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->id, im.config_digest);
+  EXPECT_EQ(tokens_->requests().size(), 1u);
+  // A token that is not the registry's is refused.
+  opts.auth.registry_token = "not-a-token";
+  auto refused = Puller(*store_, {}).Pull(secured_->host() + "/public/busybox:v1", opts);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
 }
 
 TEST_F(TokenAuthTest, DeniedScopeFailsNamingTheRegistry) {

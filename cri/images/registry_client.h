@@ -17,7 +17,8 @@ struct AuthConfig {
   std::string username;
   std::string password;
   std::string auth;            // base64("user:password"), used when username is empty
-  std::string identity_token;  // OAuth refresh token (sent as the token request password)
+  std::string identity_token;  // OAuth refresh token: carried, not used yet
+                               // (no OAuth POST to the token server)
   std::string registry_token;  // a bearer token to use as is
 };
 
