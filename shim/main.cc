@@ -25,6 +25,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "oci/cgroups/manager.h"
+#include "oci/linux/capabilities.h"
 #include "shim/cli.h"
 #include "shim/events.h"
 #include "shim/reaper.h"
@@ -145,7 +146,10 @@ void TuneMalloc() {
 [[noreturn]] void Serve(const Flags& f, linux::UniqueFd listener, const std::string& socket_path) {
   signal(SIGPIPE, SIG_IGN);
   TuneMalloc();
-  cgroups::CacheHostLayout();  // one shim, many creates: detect the layout once
+  // One shim, many creates: what they all read from the host, read once
+  // now (a spare shim is idle now, and its pod's create is not).
+  cgroups::CacheHostLayout();
+  (void)linux::KernelLastCap();
   absl::StatusOr<std::unique_ptr<Reaper>> reaper = Reaper::Start();
   if (!reaper.ok()) {
     Fail(reaper.status());

@@ -121,7 +121,10 @@ absl::StatusOr<Host> HostLayout() {
 
 }  // namespace
 
-void CacheHostLayout() { cache_layout = true; }
+void CacheHostLayout() {
+  cache_layout = true;
+  (void)HostLayout();  // now, not in the first create; a failure is retried there
+}
 
 absl::StatusOr<std::unique_ptr<Manager>> Open(const std::string& cgroups_path,
                                               const std::string& id) {

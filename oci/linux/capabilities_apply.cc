@@ -1,6 +1,8 @@
 // Capability sets.
 #include <sys/prctl.h>
 
+#include <atomic>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -70,10 +72,15 @@ absl::StatusOr<int> CapabilityNumber(const std::string& name) {
 std::string CapabilityName(int cap) { return cap >= 0 && cap <= kKnownLast ? kCapNames[cap] : ""; }
 
 int KernelLastCap() {
+  // Fixed for the boot: read once per process. An atomic, not a guarded
+  // static, so a child forked from a threaded process never meets a lock.
+  static std::atomic<int> cached{-1};
+  if (int v = cached.load(std::memory_order_relaxed); v >= 0) return v;
   absl::StatusOr<std::string> text = ReadWholeFile("/proc/sys/kernel/cap_last_cap");
   int last = 0;
-  if (text.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &last)) return last;
-  return kKnownLast;
+  if (!text.ok() || !absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &last)) return kKnownLast;
+  cached.store(last, std::memory_order_relaxed);
+  return last;
 }
 
 absl::StatusOr<uint64_t> CapabilityMask(const std::vector<std::string>& names, int last_cap) {

@@ -108,7 +108,22 @@ absl::Status DriveInit(SpawnedInit& spawned, const oci::Spec& spec, const linux:
                        bool self_joined, bool v1_later, bool send_go, Rollback& rb,
                        pid_t* init_pid) {
   linux::SyncChannel& sync = spawned.sync;
-  // 1. The init's pid (from the intermediate, which then exits).
+  // 1. v1_later: the v1 cgroup dirs are made now, while the intermediate
+  //    (if any) clones the init, and their `tasks` fds queued on the
+  //    channel for the init (which waits for them and kGo first; the
+  //    intermediate never reads). If an error returns before the init's pid
+  //    is known, the init sees the channel close and exits.
+  if (v1_later) {
+    PEAPOD_RETURN_IF_ERROR(cg.CreateV1());
+    absl::StatusOr<cgroups::JoinHandles> join = cg.OpenJoinHandles();
+    if (join.ok()) {
+      for (int fd : join->v1_tasks)
+        PEAPOD_RETURN_IF_ERROR(sync.Send(SyncType::kCgroupFd, 0, {}, fd));
+    } else {
+      self_joined = false;  // moved by pid below (slow, but correct)
+    }
+  }
+  // 2. The init's pid (from the intermediate, which then exits).
   pid_t pid = spawned.init;
   if (spawned.intermediate > 0) {
     absl::StatusOr<linux::SyncMessage> m = sync.Expect(SyncType::kChildPid);
@@ -121,21 +136,10 @@ absl::Status DriveInit(SpawnedInit& spawned, const oci::Spec& spec, const linux:
     ::kill(pid, SIGKILL);
     return WaitChild(pid).status();
   });
-  // 2. cgroups (the init joins them itself unless self_joined is false),
-  //    oom score, id maps; then let the init go on if it waits. When it
-  //    does not, all this runs while it mounts: it only execs after Start.
-  //    v1_later: the v1 dirs are made now, while the init was spawning, and
-  //    their `tasks` fds sent to it (it waits for them and kGo first).
-  if (v1_later) {
-    PEAPOD_RETURN_IF_ERROR(cg.CreateV1());
-    absl::StatusOr<cgroups::JoinHandles> join = cg.OpenJoinHandles();
-    if (join.ok()) {
-      for (int fd : join->v1_tasks)
-        PEAPOD_RETURN_IF_ERROR(sync.Send(SyncType::kCgroupFd, 0, {}, fd));
-    } else {
-      self_joined = false;  // moved by pid below (slow, but correct)
-    }
-  }
+  // 3. Limits (the init joins the cgroups itself unless self_joined is
+  //    false), oom score, id maps; then let the init go on if it waits.
+  //    When it does not, all this runs while it mounts: it only execs after
+  //    Start.
   PEAPOD_RETURN_IF_ERROR(cg.Set(WithDeviceDefaults(spec)));
   if (!self_joined) PEAPOD_RETURN_IF_ERROR(cg.Apply(pid));
   if (spec.process->oom_score_adj) {
@@ -146,7 +150,7 @@ absl::Status DriveInit(SpawnedInit& spawned, const oci::Spec& spec, const linux:
         linux::WriteIdMaps(pid, spec.linux->uid_mappings, spec.linux->gid_mappings));
   }
   if (send_go) PEAPOD_RETURN_IF_ERROR(sync.Send(SyncType::kGo));
-  // 3. prestart and createRuntime hooks, in the runtime's namespaces (the
+  // 4. prestart and createRuntime hooks, in the runtime's namespaces (the
   //    init only stops for them when there are some).
   if (HasRuntimeHooks(spec)) {
     PEAPOD_RETURN_IF_ERROR(sync.Expect(SyncType::kRuntimeHooks).status());
@@ -159,8 +163,7 @@ absl::Status DriveInit(SpawnedInit& spawned, const oci::Spec& spec, const linux:
     }
     PEAPOD_RETURN_IF_ERROR(sync.Send(SyncType::kHooksDone));
   }
-  // 4. The init is set up and blocks on the exec fifo.
-  return sync.Expect(SyncType::kReady).status();
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -240,7 +243,8 @@ absl::StatusOr<pid_t> CreateInit(const Options& opts, const CreateOptions& c) {
   pid_t init_pid = 0;
   PEAPOD_RETURN_IF_ERROR(DriveInit(spawned, spec, ns, *cg, c.id, bundle, true, true,
                                    spawned.wait_for_go, rb, &init_pid));
-  // 5. The record later calls work from.
+  // 5. The record later calls work from, written while the init sets up
+  //    (a failure from here on removes it with the state dir).
   StateRecord rec;
   rec.id = c.id;
   rec.init_pid = init_pid;
@@ -255,6 +259,8 @@ absl::StatusOr<pid_t> CreateInit(const Options& opts, const CreateOptions& c) {
   rec.poststart_hooks = !spec.hooks.poststart.empty();
   PEAPOD_RETURN_IF_ERROR(SaveConfig(opts, c.id, spec));
   PEAPOD_RETURN_IF_ERROR(SaveState(opts, rec));
+  // 6. The init is set up and blocks on the exec fifo.
+  PEAPOD_RETURN_IF_ERROR(spawned.sync.Expect(SyncType::kReady).status());
   if (!c.pid_file.empty()) {
     PEAPOD_RETURN_IF_ERROR(
         linux::ReplaceFile(AbsolutePath(c.pid_file), std::to_string(init_pid), 0644));
