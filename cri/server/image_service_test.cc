@@ -93,9 +93,10 @@ class ImageServiceTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  // Writes the config (the registries' hosts marked insecure) and starts
-  // peapodd, waiting until ImageFsInfo answers.
-  void StartDaemon(const std::vector<std::string>& insecure_hosts) {
+  // Writes the config (the registries' hosts marked insecure, then
+  // `extra_toml`) and starts peapodd, waiting until ImageFsInfo answers.
+  void StartDaemon(const std::vector<std::string>& insecure_hosts,
+                   const std::string& extra_toml = "") {
     std::string config = dir_ + "/peapod.toml";
     std::ofstream out(config);
     out << "socket = \"" << socket_ << "\"\nroot = \"" << root_ << "\"\nstate_dir = \"" << dir_
@@ -103,6 +104,7 @@ class ImageServiceTest : public ::testing::Test {
     for (const std::string& host : insecure_hosts) {
       out << "[registry.\"" << host << "\"]\ninsecure = true\n";
     }
+    out << extra_toml;
     out.close();
     std::string bin = BuildDir() + "/cri/server/peapodd";
     std::string log = dir_ + "/peapodd.log";
@@ -324,6 +326,75 @@ TEST_F(ImageServiceTest, PullListStatusFsInfoRemove) {
   ASSERT_TRUE(List("", list).ok());
   EXPECT_EQ(list.images_size(), 0);
 
+  ExpectEmptyStoreAfterStop();
+}
+
+// Short names as crictl users type them ("busybox" is
+// docker.io/library/busybox:latest), served by a docker.io mirror from
+// peapod.toml with the name kept. Every handler finds an image by short
+// name, full name, digest reference or id; RemoveImage by digest removes it.
+TEST_F(ImageServiceTest, ShortNamesThroughADockerHubMirrorAndRemoveByDigest) {
+  TestRegistry mirror;
+  TestImage official = BusyboxImage("official", "");
+  TestImage team = BusyboxImage("team", "");
+  ASSERT_EQ(mirror.Push("library/peapod-short", "latest", official), 201);
+  ASSERT_EQ(mirror.Push("team/tool", "v2", team), 201);
+  ASSERT_NO_FATAL_FAILURE(
+      StartDaemon({}, "[registry.\"docker.io\"]\nmirrors = [\"http://" + mirror.host() + "\"]\n"));
+
+  v1::PullImageResponse pulled;
+  grpc::Status s = Pull("peapod-short", pulled);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(pulled.image_ref(), official.config_digest);
+  s = Pull("team/tool:v2", pulled);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(pulled.image_ref(), team.config_digest);
+
+  std::string full = "docker.io/library/peapod-short";
+  for (const std::string& ref : {std::string("peapod-short"), std::string("peapod-short:latest"),
+                                 std::string("library/peapod-short"), full, full + ":latest",
+                                 "peapod-short@" + official.digest, full + "@" + official.digest,
+                                 official.config_digest, official.config_digest.substr(7, 16)}) {
+    v1::ImageStatusResponse st;
+    s = Status(ref, st);
+    ASSERT_TRUE(s.ok()) << ref << ": " << s.error_message();
+    ASSERT_TRUE(st.has_image()) << ref;
+    EXPECT_EQ(st.image().id(), official.config_digest) << ref;
+    v1::ListImagesResponse list;
+    ASSERT_TRUE(List(ref, list).ok()) << ref;
+    ASSERT_EQ(list.images_size(), 1) << ref;
+    EXPECT_EQ(list.images(0).id(), official.config_digest) << ref;
+  }
+  v1::ImageStatusResponse st;
+  ASSERT_TRUE(Status("peapod-short", st).ok());
+  ASSERT_EQ(st.image().repo_tags_size(), 1);
+  EXPECT_EQ(st.image().repo_tags(0), full + ":latest");
+  ASSERT_EQ(st.image().repo_digests_size(), 1);
+  EXPECT_EQ(st.image().repo_digests(0), full + "@" + official.digest);
+  st.Clear();
+  ASSERT_TRUE(Status("team/tool:v2", st).ok());
+  ASSERT_EQ(st.image().repo_tags_size(), 1);
+  EXPECT_EQ(st.image().repo_tags(0), "docker.io/team/tool:v2");
+  // Another tag of the same repository is another image (here: none).
+  st.Clear();
+  ASSERT_TRUE(Status("team/tool", st).ok());
+  EXPECT_FALSE(st.has_image());
+
+  // RemoveImage by digest reference, short and full.
+  s = Remove("peapod-short@" + official.digest);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  st.Clear();
+  ASSERT_TRUE(Status(official.config_digest, st).ok());
+  EXPECT_FALSE(st.has_image());
+  v1::ListImagesResponse list;
+  ASSERT_TRUE(List("", list).ok());
+  ASSERT_EQ(list.images_size(), 1);
+  EXPECT_EQ(list.images(0).id(), team.config_digest);
+  s = Remove("docker.io/team/tool@" + team.digest);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  list.Clear();
+  ASSERT_TRUE(List("", list).ok());
+  EXPECT_EQ(list.images_size(), 0);
   ExpectEmptyStoreAfterStop();
 }
 
