@@ -23,6 +23,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "cri/images/reference.h"
 #include "cri/images/test_registry.h"
 #include "cri/images/test_token_server.h"
@@ -651,6 +652,7 @@ int PullTrustingCa(const std::string& root, const std::string& ref, const std::s
 TEST_F(PullTest, HttpsWithSystemCasAndPlainHttpOnlyWhenConfigured) {
   if (!fs::exists("/etc/ssl/certs/ca-certificates.crt")) GTEST_SKIP() << "no system CA bundle";
   std::string certs = testing::MakeTempDir("peapod-tls-test");
+  absl::Cleanup remove_certs = [&] { fs::remove_all(certs); };
   testing::TlsFiles tls = testing::MakeTlsFiles(certs, "127.0.0.2");
   TarBuilder t;
   t.File("f", "over TLS");
@@ -698,7 +700,6 @@ TEST_F(PullTest, HttpsWithSystemCasAndPlainHttpOnlyWhenConfigured) {
   auto got = (*reopened)->Resolve(ref);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->id, im.config_digest);
-  fs::remove_all(certs);
 }
 
 TEST_F(PullTest, WrongDiffIdIsDataLoss) {
