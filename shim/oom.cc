@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -46,6 +47,7 @@ OomWatcher::~OomWatcher() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
+  settled_.notify_all();
   if (thread_.joinable()) {
     uint64_t one = 1;
     (void)!write(wake_.get(), &one, sizeof(one));
@@ -61,7 +63,8 @@ absl::Status OomWatcher::EnsureThread() {
   return absl::OkStatus();
 }
 
-absl::Status OomWatcher::Add(const std::string& id, pid_t pid) {
+absl::Status OomWatcher::Register(pid_t pid, Entry& e, bool* watch) {
+  *watch = false;
   // 1. The memory cgroup, from the host's view of /proc/<pid>/cgroup.
   std::istringstream in(ReadSmall(absl::StrCat("/proc/", pid, "/cgroup")));
   std::string v1_path, v2_path;
@@ -75,7 +78,6 @@ absl::Status OomWatcher::Add(const std::string& id, pid_t pid) {
       if (c == "memory") v1_path = path;
     }
   }
-  Entry e;
   if (!v1_path.empty() && IsDir("/sys/fs/cgroup/memory" + v1_path)) {
     // 2a. v1: eventfd + "<eventfd> <oom_control fd>" into cgroup.event_control.
     std::string dir = "/sys/fs/cgroup/memory" + v1_path;
@@ -102,15 +104,53 @@ absl::Status OomWatcher::Add(const std::string& id, pid_t pid) {
     return absl::OkStatus();  // no memory controller for this container
   }
   e.reported = ParseOomKill(ReadSmall(e.counter_path));
+  *watch = true;
+  return absl::OkStatus();
+}
+
+absl::Status OomWatcher::Add(const std::string& id, pid_t pid) {
   std::lock_guard lock(mu_);
   if (absl::Status s = EnsureThread(); !s.ok()) return s;
-  entries_[id] = std::move(e);
+  entries_.erase(id);
+  pending_[id] = pid;
   uint64_t one = 1;
   (void)!write(wake_.get(), &one, sizeof(one));
   return absl::OkStatus();
 }
 
+void OomWatcher::RegisterPending() {
+  std::map<std::string, pid_t> todo;
+  {
+    std::lock_guard lock(mu_);
+    todo = pending_;
+  }
+  for (const auto& [id, pid] : todo) {
+    Entry e;
+    bool watch = false;
+    absl::Status s = Register(pid, e, &watch);
+    if (!s.ok()) {
+      fprintf(stderr, "containerd-shim-peapod-v2: %s: %s\n", id.c_str(), s.ToString().c_str());
+    }
+    std::lock_guard lock(mu_);
+    auto it = pending_.find(id);
+    if (it == pending_.end() || it->second != pid) continue;  // removed or re-added
+    pending_.erase(it);
+    if (watch) entries_[id] = std::move(e);
+  }
+  settled_.notify_all();
+}
+
+void OomWatcher::Settle(const std::string& id) {
+  std::unique_lock lock(mu_);
+  settled_.wait(lock, [&] { return stopping_ || failed_ || !pending_.contains(id); });
+}
+
 void OomWatcher::Check(const std::string& id) {
+  Settle(id);
+  CheckEntry(id);
+}
+
+void OomWatcher::CheckEntry(const std::string& id) {
   bool oom = false;
   {
     std::lock_guard lock(mu_);
@@ -127,6 +167,8 @@ void OomWatcher::Check(const std::string& id) {
 
 void OomWatcher::Remove(const std::string& id) {
   std::lock_guard lock(mu_);
+  bool was_pending = pending_.erase(id) > 0;
+  if (was_pending) settled_.notify_all();
   if (entries_.erase(id) == 0) return;
   uint64_t one = 1;
   (void)!write(wake_.get(), &one, sizeof(one));
@@ -146,9 +188,17 @@ void OomWatcher::Loop() {
         ids.push_back(id);
       }
     }
-    if (poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) return;
+    if (poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) {
+      std::lock_guard lock(mu_);
+      failed_ = true;  // Settle must not wait for this thread any more
+      settled_.notify_all();
+      return;
+    }
     uint64_t v;
-    if (fds[0].revents) (void)!read(wake_.get(), &v, sizeof(v));
+    if (fds[0].revents) {
+      (void)!read(wake_.get(), &v, sizeof(v));
+      RegisterPending();
+    }
     for (size_t i = 1; i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;
       {
@@ -165,7 +215,7 @@ void OomWatcher::Loop() {
           (void)!read(fds[i].fd, &v, sizeof(v));
         }
       }
-      Check(ids[i]);
+      CheckEntry(ids[i]);
     }
   }
 }

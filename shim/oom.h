@@ -3,12 +3,14 @@
 // through cgroup.event_control; cgroup v2: memory.events, which the kernel
 // marks changed (POLLPRI). Either way the "oom_kill" counter decides: an
 // event is reported when it grew, so spurious wakeups (the cgroup's removal)
-// report nothing. One thread, started with the first container that has a
-// memory cgroup.
+// report nothing. One thread, started with the first container: it also
+// registers each container (reads its cgroup, opens the files), off the
+// create's path.
 #pragma once
 
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -28,9 +30,14 @@ class OomWatcher {
   OomWatcher(const OomWatcher&) = delete;
   OomWatcher& operator=(const OomWatcher&) = delete;
 
-  // Watches the memory cgroup `pid` is in, for container `id`. A host
-  // without a memory controller is not an error: nothing is watched.
+  // Watches the memory cgroup `pid` is in, for container `id`, from the
+  // watcher's thread (which also reads the counter's starting value there):
+  // call it while the process has not started yet. A host without a memory
+  // controller is not an error: nothing is watched. A registration that
+  // fails is written to stderr (no TaskOOM for that container).
   absl::Status Add(const std::string& id, pid_t pid);
+  // Waits until Add(id) has been carried out (before the process starts).
+  void Settle(const std::string& id);
   // Reads the counter now (a container's exit may be reaped before the
   // event is read): reports an OOM kill not yet reported.
   void Check(const std::string& id);
@@ -49,12 +56,21 @@ class OomWatcher {
   };
   void Loop();
   absl::Status EnsureThread();
+  // Opens what watching pid's memory cgroup takes; false in *watch when
+  // there is no memory controller.
+  static absl::Status Register(pid_t pid, Entry& e, bool* watch);
+  // Carries out the pending Adds (on the watcher's thread).
+  void RegisterPending();
+  void CheckEntry(const std::string& id);
 
   std::function<void(const std::string&)> on_oom_;
   std::mutex mu_;
   std::map<std::string, Entry> entries_;
+  std::map<std::string, pid_t> pending_;  // Adds not yet carried out
+  std::condition_variable settled_;
   linux::UniqueFd wake_;  // eventfd: the set changed or we stop
   bool stopping_ = false;
+  bool failed_ = false;  // the thread ended on an error
   std::thread thread_;
 };
 

@@ -101,37 +101,6 @@ absl::StatusOr<std::shared_ptr<Process>> TaskService::FindProcess(
   return it->second;
 }
 
-void TaskService::WatchExit(const std::shared_ptr<Process>& p, pid_t pid,
-                            std::shared_ptr<Container> c) {
-  auto finish = [this, p](const Exit& e) {
-    // Terminal output still in flight reaches the fifo before the exit is told.
-    // So does output on its way into a CRI log.
-    if (p->stdio() != nullptr && p->stdio()->copies()) p->stdio()->WaitOutput(1000);
-    // An OOM kill is told before the exit it caused.
-    if (p->exec_id().empty()) oom_.Check(p->container_id());
-    p->SetExited(e.ExitCode(), e.time);
-    events::TaskExit ev;
-    ev.set_container_id(p->container_id());
-    ev.set_id(p->exec_id().empty() ? p->container_id() : p->exec_id());
-    ev.set_pid(e.pid);
-    ev.set_exit_status(e.ExitCode());
-    SetTimestamp(e.time, ev.mutable_exited_at());
-    publisher_->Publish("/tasks/exit", ev);
-  };
-  reaper_->Watch(pid, [this, c, finish](const Exit& e) {
-    if (c == nullptr || c->own_pid_ns) {
-      finish(e);
-      return;
-    }
-    // Not on the reaping thread: the runtime's exit must be reaped meanwhile.
-    absl::Status s = ttrpc::SpawnDetached([this, c, finish, e] {
-      (void)c->runtime->Kill(c->id, SIGKILL, /*all=*/true);
-      finish(e);
-    });
-    if (!s.ok()) finish(e);
-  });
-}
-
 namespace {
 
 // True unless config.json puts the container in an existing PID namespace
@@ -152,6 +121,39 @@ bool HasOwnPidNamespace(const std::string& bundle) {
 }
 
 }  // namespace
+
+void TaskService::WatchExit(const std::shared_ptr<Process>& p, pid_t pid,
+                            std::shared_ptr<Container> c) {
+  auto finish = [this, p](const Exit& e) {
+    // Terminal output still in flight reaches the fifo before the exit is told.
+    // So does output on its way into a CRI log.
+    if (p->stdio() != nullptr && p->stdio()->copies()) p->stdio()->WaitOutput(1000);
+    // An OOM kill is told before the exit it caused.
+    if (p->exec_id().empty()) oom_.Check(p->container_id());
+    p->SetExited(e.ExitCode(), e.time);
+    events::TaskExit ev;
+    ev.set_container_id(p->container_id());
+    ev.set_id(p->exec_id().empty() ? p->container_id() : p->exec_id());
+    ev.set_pid(e.pid);
+    ev.set_exit_status(e.ExitCode());
+    SetTimestamp(e.time, ev.mutable_exited_at());
+    publisher_->Publish("/tasks/exit", ev);
+  };
+  reaper_->Watch(pid, [this, c, finish](const Exit& e) {
+    // Read from the bundle now, not at create (it is still there: Delete
+    // comes after the exit).
+    if (c == nullptr || HasOwnPidNamespace(c->bundle)) {
+      finish(e);
+      return;
+    }
+    // Not on the reaping thread: the runtime's exit must be reaped meanwhile.
+    absl::Status s = ttrpc::SpawnDetached([this, c, finish, e] {
+      (void)c->runtime->Kill(c->id, SIGKILL, /*all=*/true);
+      finish(e);
+    });
+    if (!s.ok()) finish(e);
+  });
+}
 
 absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateTaskRequest& req) {
   if (!req.checkpoint().empty()) {
@@ -203,7 +205,6 @@ absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateT
   if (absl::Status s = oom_.Add(c->id, *pid); !s.ok()) {  // not fatal: no TaskOOM then
     fprintf(stderr, "containerd-shim-peapod-v2: %s: %s\n", c->id.c_str(), s.ToString().c_str());
   }
-  c->own_pid_ns = HasOwnPidNamespace(c->bundle);
   WatchExit(c->init, *pid, c);
   // 3. Tell containerd.
   events::TaskCreate ev;
@@ -232,6 +233,7 @@ absl::StatusOr<task::StartResponse> TaskService::Start(const task::StartRequest&
     return absl::FailedPreconditionError(
         absl::StrCat("cannot start a ", StateName(st.state), " task"));
   }
+  oom_.Settle(req.id());  // its OOM counter is read before it runs
   if (absl::Status s = (*c)->runtime->Start(req.id()); !s.ok()) return s;
   init.SetState(ProcState::kRunning);
   events::TaskStart ev;

@@ -30,9 +30,6 @@ struct Container {
   std::string id, bundle;
   Runtime* runtime = nullptr;  // the launcher library or a runc-compatible binary
   bool rootfs_mounted = false;
-  // Without its own PID namespace the init's exit does not end the other
-  // processes: the shim kills them (runc kill --all) before reporting it.
-  bool own_pid_ns = true;
   std::shared_ptr<Process> init;
   std::map<std::string, std::shared_ptr<Process>> execs;
   std::map<std::string, std::string> exec_specs;  // exec id -> OCI process JSON, until Start
