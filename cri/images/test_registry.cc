@@ -232,7 +232,9 @@ std::string TestRegistry::BlobDataPath(const std::string& digest) const {
          "/data";
 }
 
-namespace {
+// Named: in a unity build this file shares a unit with the token server,
+// which has helpers of the same names.
+namespace tls_gen {
 
 template <auto Free>
 struct Deleter {
@@ -280,28 +282,28 @@ void WritePem(const std::string& path, X509* cert, EVP_PKEY* key) {
   Check(ok, "PEM write");
 }
 
-}  // namespace
+}  // namespace tls_gen
 
 TlsFiles MakeTlsFiles(const std::string& dir, const std::string& ip) {
-  PkeyPtr ca_key(EVP_EC_gen("P-256"));
-  PkeyPtr key(EVP_EC_gen("P-256"));
-  Check(ca_key != nullptr && key != nullptr, "EC key generation");
-  X509Ptr ca = NewCert("peapod test CA", ca_key.get(), 1);
+  tls_gen::PkeyPtr ca_key(EVP_EC_gen("P-256"));
+  tls_gen::PkeyPtr key(EVP_EC_gen("P-256"));
+  tls_gen::Check(ca_key != nullptr && key != nullptr, "EC key generation");
+  tls_gen::X509Ptr ca = tls_gen::NewCert("peapod test CA", ca_key.get(), 1);
   X509_set_issuer_name(ca.get(), X509_get_subject_name(ca.get()));
-  AddExtension(ca.get(), ca.get(), NID_basic_constraints, "critical,CA:TRUE");
-  AddExtension(ca.get(), ca.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
-  AddExtension(ca.get(), ca.get(), NID_subject_key_identifier, "hash");
-  Check(X509_sign(ca.get(), ca_key.get(), EVP_sha256()) > 0, "sign CA");
-  X509Ptr cert = NewCert("peapod test registry", key.get(), 2);
+  tls_gen::AddExtension(ca.get(), ca.get(), NID_basic_constraints, "critical,CA:TRUE");
+  tls_gen::AddExtension(ca.get(), ca.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
+  tls_gen::AddExtension(ca.get(), ca.get(), NID_subject_key_identifier, "hash");
+  tls_gen::Check(X509_sign(ca.get(), ca_key.get(), EVP_sha256()) > 0, "sign CA");
+  tls_gen::X509Ptr cert = tls_gen::NewCert("peapod test registry", key.get(), 2);
   X509_set_issuer_name(cert.get(), X509_get_subject_name(ca.get()));
-  AddExtension(cert.get(), ca.get(), NID_subject_alt_name, ("IP:" + ip).c_str());
-  AddExtension(cert.get(), ca.get(), NID_ext_key_usage, "serverAuth");
-  AddExtension(cert.get(), ca.get(), NID_authority_key_identifier, "keyid");
-  Check(X509_sign(cert.get(), ca_key.get(), EVP_sha256()) > 0, "sign server certificate");
+  tls_gen::AddExtension(cert.get(), ca.get(), NID_subject_alt_name, ("IP:" + ip).c_str());
+  tls_gen::AddExtension(cert.get(), ca.get(), NID_ext_key_usage, "serverAuth");
+  tls_gen::AddExtension(cert.get(), ca.get(), NID_authority_key_identifier, "keyid");
+  tls_gen::Check(X509_sign(cert.get(), ca_key.get(), EVP_sha256()) > 0, "sign server certificate");
   TlsFiles files{dir + "/ca.pem", dir + "/server.pem", dir + "/server-key.pem"};
-  WritePem(files.ca_cert, ca.get(), nullptr);
-  WritePem(files.server_cert, cert.get(), nullptr);
-  WritePem(files.server_key, nullptr, key.get());
+  tls_gen::WritePem(files.ca_cert, ca.get(), nullptr);
+  tls_gen::WritePem(files.server_cert, cert.get(), nullptr);
+  tls_gen::WritePem(files.server_key, nullptr, key.get());
   return files;
 }
 
