@@ -45,10 +45,11 @@ for b in hack/bench/cri-bench cri/server/peapodd cri/infra/peapod-infra oci/pea/
 done
 
 echo "profile: containerd workload (hack/bench/shim.sh)"
-"$src/hack/bench/shim.sh" "$fake" 3 >/dev/null 2>&1 || { echo "profile: shim.sh failed" >&2; exit 1; }
+"$src/hack/bench/shim.sh" "$fake" 3 >"$W/shim.log" 2>&1 ||
+  { tail -20 "$W/shim.log" >&2; echo "profile: shim.sh failed" >&2; exit 1; }
 echo "profile: peapodd workload (hack/bench/cri.sh)"
-"$src/hack/bench/cri.sh" -n 3 --pods 3 --exec --build "$fake" >/dev/null 2>&1 ||
-  { echo "profile: cri.sh failed" >&2; exit 1; }
+"$src/hack/bench/cri.sh" -n 3 --pods 3 --exec --build "$fake" >"$W/cri.log" 2>&1 ||
+  { tail -20 "$W/cri.log" >&2; echo "profile: cri.sh failed" >&2; exit 1; }
 
 python3 - "$W/hits" "$W/symbols" > "$src/shim/hot-functions.txt" <<'PY'
 import sys
