@@ -123,11 +123,18 @@ absl::Status DriveInit(SpawnedInit& spawned, const oci::Spec& spec, const linux:
       self_joined = false;  // moved by pid below (slow, but correct)
     }
   }
-  // 2. The init's pid (from the intermediate, which then exits).
+  // 2. The init's pid (from the intermediate, which then exits). It is
+  //    reaped when this returns: its exit (unmapping a copy of the
+  //    launcher) overlaps the init's setup instead of delaying kGo.
+  struct ReapAtEnd {
+    pid_t pid;
+    ~ReapAtEnd() {
+      if (pid > 0) WaitChild(pid).IgnoreError();
+    }
+  } intermediate{spawned.intermediate};
   pid_t pid = spawned.init;
   if (spawned.intermediate > 0) {
     absl::StatusOr<linux::SyncMessage> m = sync.Expect(SyncType::kChildPid);
-    WaitChild(spawned.intermediate).IgnoreError();
     if (!m.ok()) return m.status();
     pid = static_cast<pid_t>(m->value);
   }
