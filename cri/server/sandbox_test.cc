@@ -573,6 +573,29 @@ TEST_F(SandboxTest, RunPodTakesTheSpareShimAndANewOneIsStarted) {
   ExpectNothingLeft({infra}, {id});
 }
 
+// A spare whose shim died (peapodd holds a connection to it) is passed over:
+// the pod starts all the same, with a shim of its own, and the dead spare's
+// dir and socket are removed.
+TEST_F(SandboxTest, ADeadSpareIsPassedOver) {
+  ASSERT_GT(StartDaemon(), 0) << ReadFile(dir_ + "/peapodd.log");
+  std::vector<Spare> before = ReadySpares(dir_ + "/state", 1);
+  ASSERT_EQ(before.size(), 1u);
+  std::vector<pid_t> spare_pids = ShimPids(before[0].id);
+  ASSERT_EQ(spare_pids.size(), 1u);
+  ASSERT_EQ(kill(spare_pids[0], SIGKILL), 0);
+  ASSERT_TRUE(Eventually([&] { return ShimPids(before[0].id).empty(); }));
+  std::string id;
+  grpc::Status s = RunPod(PodConfig("after-dead-spare"), &id);
+  ASSERT_TRUE(s.ok()) << s.error_message() << "\n" << ReadFile(dir_ + "/peapodd.log");
+  EXPECT_NE(ReadFile(dir_ + "/state/pods/" + id + "/address"), before[0].address);
+  EXPECT_FALSE(fs::exists(dir_ + "/state/spares/" + before[0].id));
+  EXPECT_FALSE(fs::exists(SocketOf(before[0].address)));
+  EXPECT_NE(ReadFile(dir_ + "/peapodd.log").find("went away"), std::string::npos);
+  std::string infra = InfraPid(id);
+  ASSERT_TRUE(RemovePod(id).ok());
+  ExpectNothingLeft({infra}, {id});
+}
+
 // Nothing of a spare outlives peapodd: a clean stop shuts spares down, and
 // the spare of a SIGKILLed peapodd (it runs on, as any shim) is shut down by
 // the next peapodd before it starts its own.

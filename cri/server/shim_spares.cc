@@ -69,6 +69,12 @@ absl::StatusOr<ShimSpares::Spare> ShimSpares::StartOne() {
     return address.status();
   }
   s.address = *address;
+  absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(s.address);
+  if (!client.ok()) {
+    Discard(s.dir, s.id);
+    return client.status();
+  }
+  s.client = *std::move(client);
   return s;
 }
 
@@ -99,10 +105,10 @@ absl::StatusOr<ShimSpares::Taken> ShimSpares::Take(const std::string& pod_dir) {
       s = std::move(ready_.front());
       ready_.pop_front();
     }
-    cv_.notify_all();  // the filler starts the next one
-    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(s.address);
-    if (!client.ok()) {
-      log_.Warn(Cat("spare shim ", s.id, " does not answer: ", client.status().ToString()));
+    cv_.notify_all();                    // the filler starts the next one
+    if (!s.client->raw().connected()) {  // the shim closed it: gone
+      log_.Warn(Cat("spare shim ", s.id, " went away"));
+      s.client.reset();
       Discard(s.dir, s.id);
       continue;
     }
@@ -112,7 +118,7 @@ absl::StatusOr<ShimSpares::Taken> ShimSpares::Take(const std::string& pod_dir) {
       Discard(s.dir, s.id);
       return err;
     }
-    return Taken{s.address, *std::move(client)};
+    return Taken{s.address, std::move(s.client)};
   }
 }
 

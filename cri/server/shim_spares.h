@@ -59,6 +59,7 @@ class ShimSpares {
     std::string id;
     std::string dir;
     std::string address;
+    std::unique_ptr<ShimClient> client;  // connected when started, not in Take
   };
   void Fill();
   absl::StatusOr<Spare> StartOne();
