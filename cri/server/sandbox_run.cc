@@ -187,7 +187,18 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   Failpoint("runp:record");
   steps.Mark("record");
 
-  // 3. The pod dir and the infra bundle. With a spare shim ready, its dir
+  // 3. The pod's network namespace, and CNI ADD in it (once the record is
+  //    durable) while the rest goes on: first, as the ADD is the longest
+  //    step of all.
+  std::optional<EarlyPodNetwork> early;
+  if (cni->has_value()) {
+    absl::StatusOr<EarlyPodNetwork> started = StartPodNetwork(
+        d, r, req.config(), **cni, [record_synced] { return record_synced.get(); }, undo);
+    if (!started.ok()) return started.status();
+    early = *std::move(started);
+  }
+
+  // 4. The pod dir and the infra bundle. With a spare shim ready, its dir
   //    becomes the pod dir (it holds the shim's address, as a shim started
   //    for the pod would have written it there).
   if (absl::Status s = EnsureDir(Cat(d.config.state_dir, "/pods")); !s.ok()) return s;
@@ -215,18 +226,10 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
     undo.Push("shut the shim down", [client, id = r.id] { return client->Shutdown(id, true); });
   }
   if (absl::Status s = WriteInfraBundle(dir, *infra_spec); !s.ok()) return s;
-  // The pod's network namespace, and CNI ADD in it while the rest goes on.
-  std::optional<EarlyPodNetwork> early;
-  if (cni->has_value()) {
-    absl::StatusOr<EarlyPodNetwork> started = StartPodNetwork(
-        d, r, req.config(), **cni, [record_synced] { return record_synced.get(); }, undo);
-    if (!started.ok()) return started.status();
-    early = *std::move(started);
-  }
   Failpoint("runp:bundle");
   steps.Mark("bundle");
 
-  // 4. The pod's shim (unless a spare is already in the pod dir).
+  // 5. The pod's shim (unless a spare is already in the pod dir).
   if (!client) {
     absl::StatusOr<std::string> address = ShimClient::StartShim(PodShimOptions(d), r.id, dir);
     if (!address.ok()) return address.status();
@@ -242,7 +245,7 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   Failpoint("runp:shim");
   steps.Mark("shim");
 
-  // 5. The infra process: created in the pod's new namespaces, then started.
+  // 6. The infra process: created in the pod's new namespaces, then started.
   task::CreateTaskRequest create;
   create.set_id(r.id);
   create.set_bundle(dir);
@@ -260,7 +263,7 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   Failpoint("runp:started");
   steps.Mark("started");
 
-  // 6. Network and pod files (pod_network.h): with a CNI network, the
+  // 7. Network and pod files (pod_network.h): with a CNI network, the
   //    result of the ADD started in step 3; otherwise the infra's netns is
   //    pinned with its loopback up (no CNI: loopback only). r.ip and
   //    r.additional_ips; DEL and unpin on `undo`. Then /etc/hosts,
@@ -280,7 +283,7 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   if (absl::Status s = WritePodFilesFor(r, req.config(), dir); !s.ok()) return s;
   steps.Mark("files");
 
-  // 7. READY: from here on the pod is the caller's. In the state dir at
+  // 8. READY: from here on the pod is the caller's. In the state dir at
   //    once, on disk and fsynced just after (RecordStore::UpdateSoon): a
   //    reboot needs only the NOTREADY record, which is durable.
   r.infra_pid = *pid;
