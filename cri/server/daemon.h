@@ -10,6 +10,7 @@
 #include "cri/images/image_store.h"
 #include "cri/images/registry_config.h"
 #include "cri/server/log.h"
+#include "cri/server/netns_spare.h"
 #include "cri/server/shim_spares.h"
 #include "cri/store/record_store.h"
 #include "cri/util/object_locks.h"
@@ -34,6 +35,9 @@ struct Daemon {
   ObjectLocks container_locks;
   // Pod shims started ahead of RunPodSandbox; null when shim_spares is 0.
   std::unique_ptr<ShimSpares> spares;
+  // A network namespace made ahead of the next CNI pod (null in tests that
+  // run no daemon).
+  std::unique_ptr<NetnsSpare> netns_spare;
   // True once state is recovered; RpcEdge gates RPCs on it.
   std::atomic<bool> ready = false;
 };

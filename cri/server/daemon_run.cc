@@ -8,6 +8,7 @@
 
 #include "cri/server/container_ops.h"
 #include "cri/server/daemon.h"
+#include "cri/server/pod_network.h"
 #include "cri/server/pod_ops.h"
 #include "cri/server/rpc_edge.h"
 #include "cri/server/services.h"
@@ -124,6 +125,9 @@ int RunDaemon(Config config) {
   } else {
     ShimSpares(PodShimOptions(d), Cat(d.config.state_dir, "/spares"), 0, log).Start();
   }
+  // A network namespace for the next CNI pod, made now if CNI is set up.
+  d.netns_spare = std::make_unique<NetnsSpare>(PodNetnsDir(d), log);
+  d.netns_spare->Start(CniNetwork::LoadDefault(d.config.cni_conf_dir).ok());
   // 5. Serve.
   d.ready = true;
   log.Info(Cat("peapodd ", PeapodVersion(), " serving CRI on unix://", d.config.socket_path));
@@ -133,6 +137,7 @@ int RunDaemon(Config config) {
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
   d.spares.reset();  // shuts the spare shims down
+  d.netns_spare.reset();
   claim->RemoveSocket();
   return 0;
 }

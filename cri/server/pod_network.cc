@@ -137,7 +137,13 @@ absl::StatusOr<EarlyPodNetwork> StartPodNetwork(Daemon& d, const PodRecord& r,
                                                 Rollback& undo) {
   absl::StatusOr<std::vector<CniPortMapping>> pms = PortMappings(c);
   if (!pms.ok()) return pms.status();
-  absl::StatusOr<PinnedNetns> ns = PinnedNetns::Create(PodNetnsDir(d), r.id);
+  // The spare namespace if one is ready (netns_spare.h), else a new one.
+  absl::StatusOr<PinnedNetns> ns = absl::NotFoundError("no spare");
+  if (d.netns_spare) ns = d.netns_spare->Take(r.id);
+  if (!ns.ok()) {
+    if (!absl::IsNotFound(ns.status())) d.log.Warn(Cat("spare netns: ", ns.status().ToString()));
+    ns = PinnedNetns::Create(PodNetnsDir(d), r.id);
+  }
   if (!ns.ok()) return ns.status();
   EarlyPodNetwork out;
   out.netns = ns->Release();

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -588,6 +589,64 @@ TEST_F(PodNetworkTest, KilledDuringRunpWithCniLeavesNothingAfterRemove) {
     EXPECT_FALSE(fs::exists(dir_ + "/state/netns/" + killed)) << "namespace still pinned";
     EXPECT_EQ(leases(), before) << "an address is still leased";
   }
+}
+
+// The spare network namespace (netns_spare.h): made at start when CNI is
+// set up, taken by the next pod (the pod's namespace is that very one) and
+// replaced; a SIGKILLed peapodd's spare is unpinned by the next one, and a
+// clean stop unpins it.
+TEST_F(PodNetworkTest, SpareNetnsIsTakenReplacedAndNeverLeft) {
+  auto spares = [] {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir_ + "/state/netns", ec)) {
+      if (e.path().filename().string().starts_with("spare-")) out.push_back(e.path());
+    }
+    return out;
+  };
+  auto inode = [](const std::string& path) {
+    struct stat st {};
+    return stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+  };
+  auto eventually_one = [&] {
+    for (int i = 0; i < 250 && spares().size() != 1; ++i)
+      std::this_thread::sleep_for(milliseconds(20));
+    return spares();
+  };
+  std::vector<std::string> before = eventually_one();
+  ASSERT_EQ(before.size(), 1u) << Log();
+  ino_t spare_ns = inode(before[0]);
+  ASSERT_NE(spare_ns, 0u);
+  std::string pod;
+  ASSERT_TRUE(RunPod(PodConfig("spare-netns"), &pod).ok()) << Log();
+  EXPECT_EQ(inode(dir_ + "/state/netns/" + pod), spare_ns) << "the pod did not get the spare";
+  std::vector<std::string> after = eventually_one();
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_NE(after[0], before[0]);
+  EXPECT_NE(inode(after[0]), spare_ns);
+  TearDown();  // Stop + Remove
+  EXPECT_FALSE(fs::exists(dir_ + "/state/netns/" + pod));
+  // SIGKILL: the spare stays pinned until the next peapodd unpins it.
+  runtime_.reset();
+  images_.reset();
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  EXPECT_EQ(spares(), after);
+  StartDaemon();
+  std::vector<std::string> third = eventually_one();
+  ASSERT_EQ(third.size(), 1u);
+  EXPECT_NE(third[0], after[0]);
+  EXPECT_EQ(ReadFile("/proc/self/mountinfo").find(after[0]), std::string::npos);
+  // A clean stop leaves no spare.
+  runtime_.reset();
+  images_.reset();
+  kill(pid_, SIGTERM);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  EXPECT_TRUE(spares().empty());
+  EXPECT_EQ(ReadFile("/proc/self/mountinfo").find(dir_ + "/state/netns/"), std::string::npos);
+  StartDaemon();  // for the tests after this one
 }
 
 TEST_F(PodNetworkTest, StopAndRemoveReleaseTheAddress) {
