@@ -120,13 +120,13 @@ int RunDaemon(Config config) {
   // peapodd left are gone.
   if (d.config.shim_spares > 0) {
     d.spares = std::make_unique<ShimSpares>(PodShimOptions(d), Cat(d.config.state_dir, "/spares"),
-                                            d.config.shim_spares, log);
+                                            d.config.shim_spares, log, &d.runp_gate);
     d.spares->Start();
   } else {
     ShimSpares(PodShimOptions(d), Cat(d.config.state_dir, "/spares"), 0, log).Start();
   }
   // A network namespace for the next CNI pod, made now if CNI is set up.
-  d.netns_spare = std::make_unique<NetnsSpare>(PodNetnsDir(d), log);
+  d.netns_spare = std::make_unique<NetnsSpare>(PodNetnsDir(d), log, &d.runp_gate);
   d.netns_spare->Start(CniNetwork::LoadDefault(d.config.cni_conf_dir).ok());
   // 5. Serve.
   d.ready = true;

@@ -8,7 +8,8 @@
 
 namespace peapod::cri {
 
-NetnsSpare::NetnsSpare(std::string dir, Logger& log) : dir_(std::move(dir)), log_(log) {}
+NetnsSpare::NetnsSpare(std::string dir, Logger& log, BusyGate* gate)
+    : dir_(std::move(dir)), log_(log), gate_(gate) {}
 
 NetnsSpare::~NetnsSpare() {
   {
@@ -55,6 +56,7 @@ void NetnsSpare::Fill() {
     cv_.wait(lock, [&] { return stopping_ || (wanted_ && !ready_); });
     if (stopping_) return;
     lock.unlock();
+    if (gate_ != nullptr) gate_->WaitIdle(std::chrono::seconds(2));
     absl::StatusOr<PinnedNetns> ns = PinnedNetns::Create(dir_, "spare-" + NewId().substr(0, 16));
     lock.lock();
     if (ns.ok()) {

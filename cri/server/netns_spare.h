@@ -21,12 +21,14 @@
 #include "absl/status/statusor.h"
 #include "cri/net/netns.h"
 #include "cri/server/log.h"
+#include "cri/util/busy_gate.h"
 
 namespace peapod::cri {
 
 class NetnsSpare {
  public:
-  NetnsSpare(std::string dir, Logger& log);
+  // With `gate`, the next spare is made only when nothing is in it.
+  NetnsSpare(std::string dir, Logger& log, BusyGate* gate = nullptr);
   ~NetnsSpare();
   NetnsSpare(const NetnsSpare&) = delete;
   NetnsSpare& operator=(const NetnsSpare&) = delete;
@@ -46,6 +48,7 @@ class NetnsSpare {
 
   const std::string dir_;
   Logger& log_;
+  BusyGate* gate_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::optional<PinnedNetns> ready_;

@@ -144,6 +144,7 @@ class StepTimes {
 
 absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
                                  v1::RunPodSandboxResponse& resp) {
+  BusyGate::Busy busy(d.runp_gate);  // no spare is made meanwhile
   StepTimes steps(d.log.Enabled(LogLevel::kDebug));
   // 1. Validate everything before anything exists.
   if (absl::Status s = CheckConfig(req); !s.ok()) return s;

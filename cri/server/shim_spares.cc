@@ -21,11 +21,12 @@ std::string SocketPath(const std::string& address) {
 
 }  // namespace
 
-ShimSpares::ShimSpares(ShimOptions opts, std::string dir, int count, Logger& log)
+ShimSpares::ShimSpares(ShimOptions opts, std::string dir, int count, Logger& log, BusyGate* gate)
     : opts_(std::move(opts)),
       dir_(std::move(dir)),
       count_(count > 0 ? static_cast<size_t>(count) : 0),
-      log_(log) {}
+      log_(log),
+      gate_(gate) {}
 
 ShimSpares::~ShimSpares() {
   {
@@ -84,6 +85,7 @@ void ShimSpares::Fill() {
     cv_.wait(lock, [&] { return stopping_ || ready_.size() < count_; });
     if (stopping_) return;
     lock.unlock();
+    if (gate_ != nullptr) gate_->WaitIdle(std::chrono::seconds(2));
     absl::StatusOr<Spare> s = StartOne();
     lock.lock();
     if (s.ok()) {

@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "cri/server/log.h"
 #include "cri/shimclient/shim_client.h"
+#include "cri/util/busy_gate.h"
 
 namespace peapod::cri {
 
@@ -33,7 +34,9 @@ class ShimSpares {
  public:
   // `dir` holds one subdir per spare; it must be on the same filesystem as
   // the pod dirs (Take renames). count 0 disables spares.
-  ShimSpares(ShimOptions opts, std::string dir, int count, Logger& log);
+  // With `gate`, a new spare is started only when nothing is in it (see
+  // busy_gate.h).
+  ShimSpares(ShimOptions opts, std::string dir, int count, Logger& log, BusyGate* gate = nullptr);
   ~ShimSpares();
   ShimSpares(const ShimSpares&) = delete;
   ShimSpares& operator=(const ShimSpares&) = delete;
@@ -71,6 +74,7 @@ class ShimSpares {
   const std::string dir_;
   const size_t count_;
   Logger& log_;
+  BusyGate* gate_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Spare> ready_;
