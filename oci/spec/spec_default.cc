@@ -13,7 +13,7 @@ Process DefaultProcess() {
   p.terminal = true;
   p.args = {"sh"};
   p.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"};
-  p.cwd = "/";
+  p.cwd = std::string(1, '/');  // not = "/": GCC 12 -O3 warns falsely (PR 105651)
   const std::vector<std::string> caps = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"};
   Capabilities c;
   c.bounding = caps;
