@@ -130,7 +130,9 @@ class RecordStore {
   // power loss leaves the old record or the new one; the rename is not made
   // durable: the old record is what a reboot needs, the processes the new one
   // describes being gone by then.
-  absl::Status Update(const R& r) { return Replace(r, durability_ == Durability::kSynced); }
+  absl::Status Update(const R& r) {
+    return Replace(r, /*to_run_dir=*/false, durability_ == Durability::kSynced);
+  }
 
   // Update() that does not wait for the disk, for a change that a crash of
   // this process must not lose but a reboot need not keep (a pod turning
@@ -141,23 +143,7 @@ class RecordStore {
   // dir this is Update().
   absl::Status UpdateSoon(const R& r) {
     if (run_dir_.empty()) return Update(r);
-    {
-      std::lock_guard lock(mu_);
-      if (absl::Status s = CheckUpdate(r); !s.ok()) return s;
-    }
-    absl::StatusOr<std::string> tmp =
-        WriteTempFile(run_dir_, FileName(r.id), json::Write(RecordToJson(r), true), false);
-    if (!tmp.ok()) return tmp.status();
-    {
-      std::lock_guard lock(mu_);
-      if (absl::Status s = CheckUpdate(r); !s.ok()) {  // removed meanwhile
-        unlink(tmp->c_str());
-        return s;
-      }
-      if (absl::Status s = CommitTempFile(*tmp, run_dir_, FileName(r.id)); !s.ok()) return s;
-      records_.find(r.id)->second = r;
-      pending_[r.id] = ++seq_;
-    }
+    if (absl::Status s = Replace(r, /*to_run_dir=*/true, false); !s.ok()) return s;
     QueueSync(r.id);
     return absl::OkStatus();
   }
@@ -239,25 +225,32 @@ class RecordStore {
 
   static std::string FileName(std::string_view id) { return Cat(id, ".json"); }
 
-  // Update's body: the new content in a temp file (fsynced if `sync_temp`)
-  // written outside mu_, renamed over the old file under it.
-  absl::Status Replace(const R& r, bool sync_temp) {
+  // Update's and UpdateSoon's body: the new content in a temp file (fsynced
+  // if `sync_temp`) written outside mu_, renamed over the old file under
+  // it, on disk or in the run dir.
+  absl::Status Replace(const R& r, bool to_run_dir, bool sync_temp) {
+    const std::string& dir = to_run_dir ? run_dir_ : dir_;
     {
       std::lock_guard lock(mu_);
       if (absl::Status s = CheckUpdate(r); !s.ok()) return s;
     }
     absl::StatusOr<std::string> tmp =
-        WriteTempFile(dir_, FileName(r.id), json::Write(RecordToJson(r), true), sync_temp);
+        WriteTempFile(dir, FileName(r.id), json::Write(RecordToJson(r), true), sync_temp);
     if (!tmp.ok()) return tmp.status();
-    std::lock_guard disk(disk_mu_);
+    std::unique_lock<std::mutex> disk;  // a disk file changes: keep the syncer out
+    if (!to_run_dir) disk = std::unique_lock(disk_mu_);
     std::lock_guard lock(mu_);
     if (absl::Status s = CheckUpdate(r); !s.ok()) {  // removed meanwhile
       unlink(tmp->c_str());
       return s;
     }
-    if (absl::Status s = CommitTempFile(*tmp, dir_, FileName(r.id)); !s.ok()) return s;
+    if (absl::Status s = CommitTempFile(*tmp, dir, FileName(r.id)); !s.ok()) return s;
     records_.find(r.id)->second = r;
-    DropRunCopy(r.id);  // older than the disk file now
+    if (to_run_dir) {
+      pending_[r.id] = ++seq_;
+    } else {
+      DropRunCopy(r.id);  // older than the disk file now
+    }
     return absl::OkStatus();
   }
 
