@@ -11,11 +11,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -234,11 +237,19 @@ TEST_F(PullTest, ConfigReadIsSizeBounded) {
 
 // A small HTTP/1.1 server on 127.0.0.1 for what a docker-registry will not
 // do (serve a manifest over 4 MiB, hold responses back): `handler` answers
-// each GET path with a body (200) or nullopt (404), each request on its own
+// each GET path with a reply (200) or nullopt (404), each request on its own
 // thread.
 class TestHttpServer {
  public:
-  using Handler = std::function<std::optional<std::string>(const std::string& path)>;
+  // A 200 body; with `hold_at` set, the server sends that many body bytes,
+  // runs `between`, then sends the rest.
+  struct Reply {
+    Reply(std::string b) : body(std::move(b)) {}  // implicit: handlers return bodies
+    std::string body;
+    size_t hold_at = std::string::npos;
+    std::function<void()> between;
+  };
+  using Handler = std::function<std::optional<Reply>(const std::string& path)>;
   explicit TestHttpServer(Handler handler) : handler_(std::move(handler)) {
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
@@ -276,19 +287,26 @@ class TestHttpServer {
     }
     size_t sp = request.find(' ');
     std::string path = request.substr(sp + 1, request.find(' ', sp + 1) - sp - 1);
-    std::optional<std::string> body = handler_(path);
+    std::optional<Reply> reply = handler_(path);
     std::string type = path.find("/manifests/") != std::string::npos ? std::string(kOciManifest)
                                                                      : "application/octet-stream";
-    std::string reply = (body ? "HTTP/1.1 200 OK" : "HTTP/1.1 404 Not Found") +
-                        std::string("\r\nContent-Type: ") + type +
-                        "\r\nContent-Length: " + std::to_string(body ? body->size() : 0) +
-                        "\r\nConnection: close\r\n\r\n" + body.value_or("");
-    for (std::string_view rest = reply; !rest.empty();) {
+    std::string_view body = reply ? std::string_view(reply->body) : "";
+    size_t hold_at = reply ? std::min(reply->hold_at, body.size()) : 0;
+    bool sent = SendAll(c, (reply ? "HTTP/1.1 200 OK" : "HTTP/1.1 404 Not Found") +
+                               std::string("\r\nContent-Type: ") + type + "\r\nContent-Length: " +
+                               std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n");
+    sent = sent && SendAll(c, body.substr(0, hold_at));
+    if (sent && reply && reply->between) reply->between();
+    if (sent) SendAll(c, body.substr(hold_at));
+    close(c);
+  }
+  static bool SendAll(int c, std::string_view rest) {
+    while (!rest.empty()) {
       ssize_t n = send(c, rest.data(), rest.size(), MSG_NOSIGNAL);
-      if (n <= 0) break;
+      if (n <= 0) return false;
       rest.remove_prefix(n);
     }
-    close(c);
+    return true;
   }
 
   Handler handler_;
@@ -354,6 +372,119 @@ TEST_F(PullTest, LayersDownloadInParallel) {
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(asked_when_first_served, 3);
   EXPECT_EQ(got->chain_ids.size(), 3u);
+}
+
+// A layer is decompressed and unpacked while it downloads, not after: the
+// server sends the first half of a gzip layer (three small files, then the
+// start of 2 MiB of noise) and holds the rest back until the three files
+// are in the pull's staging directory (or 10 s pass, failing the test). A
+// puller that buffered the blob first would see none of them. The pull then
+// completes, and the blob is still verified against its digest: a tampered
+// tail fails the pull even though the head was already unpacked. (The
+// unpacker reads the tar in 256 KiB chunks, so entries show up that far
+// behind the download: hence half of a 2 MiB layer.)
+TEST_F(PullTest, LayerIsUnpackedWhileItDownloads) {
+  std::string noise;
+  uint64_t x = 0x9E3779B97F4A7C15ULL;
+  for (int i = 0; i < (2 << 20) / 8; ++i) {  // xorshift: incompressible
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    noise.append(reinterpret_cast<const char*>(&x), 8);
+  }
+  const std::map<std::string, std::string> early = {
+      {"early/a", "alpha"}, {"early/b", std::string(1000, 'b')}, {"early/c", "gamma"}};
+  TarBuilder t;
+  t.Dir("early");
+  for (const auto& [path, data] : early) t.File(path, data);
+  t.File("noise", noise).File("late", "after the hold");
+  std::string layer = t.Build(Compression::kGzip);
+  TestImage im = testing::BuildImage({layer}, {DigestOf(t.Build())});
+  const std::string layer_digest = DigestOf(layer);
+  // What the pull's staging directory (tmp/layer-*/diff) holds, per file.
+  auto staged = [&](const std::string& path) -> std::optional<std::string> {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(store_->tmp_dir(), ec)) {
+      std::string file = e.path().string() + "/diff/" + path;
+      if (e.path().filename().string().starts_with("layer-") && fs::exists(file, ec)) {
+        return ReadAll(file);
+      }
+    }
+    return std::nullopt;
+  };
+  std::mutex mu;
+  std::string served = layer;  // guarded by mu, as are the rest
+  bool hold = true;
+  // Filled in while the layer is held back.
+  bool early_seen = false, late_seen = false, layer_committed = false, blob_committed = false;
+  std::chrono::milliseconds waited{};
+  TestHttpServer server([&](const std::string& path) -> std::optional<TestHttpServer::Reply> {
+    if (path == "/v2/streaming/manifests/v1") return im.manifest;
+    std::string digest = path.substr(path.rfind('/') + 1);
+    if (digest == im.config_digest) return im.blobs.at(digest);
+    if (digest != layer_digest) return std::nullopt;
+    std::lock_guard<std::mutex> l(mu);
+    TestHttpServer::Reply reply(served);
+    if (!hold) return reply;
+    reply.hold_at = layer.size() / 2;
+    reply.between = [&] {
+      auto start = std::chrono::steady_clock::now();
+      bool seen = false;
+      while (!seen && std::chrono::steady_clock::now() < start + std::chrono::seconds(10)) {
+        seen = true;
+        for (const auto& [file, data] : early) seen = seen && staged(file) == data;
+        if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      std::lock_guard<std::mutex> l(mu);
+      early_seen = seen;
+      waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - start);
+      late_seen = staged("late").has_value();
+      layer_committed = !fs::is_empty(root_ + "/layers");
+      blob_committed = store_->blobs().Has(layer_digest);
+    };
+    return reply;
+  });
+  Puller puller(*store_, {});
+  std::string ref = server.host() + "/streaming:v1";
+
+  // 1. Held halfway: the early files are unpacked, nothing is committed.
+  auto got = puller.Pull(ref);
+  ASSERT_TRUE(got.ok()) << got.status();
+  {
+    std::lock_guard<std::mutex> l(mu);
+    EXPECT_TRUE(early_seen) << "no early file unpacked after " << waited.count()
+                            << " ms with half the layer sent";
+    EXPECT_FALSE(late_seen);
+    EXPECT_FALSE(layer_committed);
+    EXPECT_FALSE(blob_committed);
+    std::cout << "the layer's second half was held back " << waited.count() << " ms\n";
+  }
+
+  // 2. The pull completed: the blob as served, the whole layer unpacked.
+  ASSERT_EQ(got->layer_digests, std::vector<std::string>{layer_digest});
+  ASSERT_TRUE(store_->blobs().Has(layer_digest));
+  EXPECT_EQ(DigestOf(ReadAll(store_->blobs().Path(layer_digest))), layer_digest);
+  std::string diff = store_->LayerDir(got->chain_ids[0]) + "/";
+  for (const auto& [file, data] : early) EXPECT_EQ(ReadAll(diff + file), data);
+  EXPECT_EQ(ReadAll(diff + "late"), "after the hold");
+  EXPECT_TRUE(ReadAll(diff + "noise") == noise);
+  EXPECT_TRUE(fs::is_empty(store_->tmp_dir()));
+
+  // 3. The same pull with the gzip trailer's length changed: the tar
+  // unpacks to the right diff ID, yet the blob's digest does not match.
+  ASSERT_TRUE(store_->Remove(ref).ok());
+  ExpectNothingKept();
+  {
+    std::lock_guard<std::mutex> l(mu);
+    served.back() ^= 1;
+    hold = false;
+  }
+  auto tampered = puller.Pull(ref);
+  EXPECT_EQ(tampered.status().code(), absl::StatusCode::kDataLoss) << tampered.status();
+  EXPECT_NE(tampered.status().message().find("blob digest mismatch"), std::string::npos)
+      << tampered.status();
+  ExpectNothingKept();
 }
 
 // The registry serves a layer whose bytes do not match the manifest: other
