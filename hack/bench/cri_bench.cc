@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -45,6 +46,8 @@ struct Endpoint {
 
 std::vector<std::string> steps = {"runp", "create", "stop", "stopp"};
 bool with_exec = false;
+// The pods' log directories: a temp dir of this run, removed at its end.
+std::string log_root;
 // --pods-only: pods without containers (no image needed).
 bool pods_only = false;
 
@@ -84,7 +87,7 @@ v1::PodSandboxConfig PodConfig(const std::string& name, bool host_network) {
   c.mutable_metadata()->set_namespace_("bench");
   c.mutable_metadata()->set_uid(name + "-uid");
   if (!host_network) c.set_hostname(name);  // a kubelet sets none with the host network
-  c.set_log_directory("/tmp/cri-bench-logs/" + name);
+  c.set_log_directory(log_root + "/" + name);
   std::filesystem::create_directories(c.log_directory());
   SetSecurity(*c.mutable_linux()->mutable_security_context(), host_network);
   return c;
@@ -238,6 +241,16 @@ int main(int argc, char** argv) {
     }
   }
   if (eps.empty() || rounds < 1) return Usage();
+  char tmpl[] = "/tmp/cri-bench-logs.XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) {
+    perror("cri-bench: mkdtemp");
+    return 1;
+  }
+  log_root = tmpl;
+  std::atexit([] {  // also when Check exits on a failed call
+    std::error_code ec;
+    std::filesystem::remove_all(log_root, ec);
+  });
 
   // The image must be present on every endpoint before any timing.
   for (Endpoint& e : eps) {
