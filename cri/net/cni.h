@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -100,7 +101,13 @@ class CniNetwork {
   // Runs ADD through the chain (each plugin gets the previous result) and
   // returns the last result. On failure, the plugins already run are undone
   // with DEL before the error is returned.
-  absl::StatusOr<CniResult> Add(const CniOptions& opts, const CniAttachment& a) const;
+  // Each plugin process is started while the one before it runs, and gets
+  // its config (which holds that one's result) when it is known: its start
+  // overlaps the wait. `ready`, if given, runs after the first plugin is
+  // started and before it gets its config; its error ends the ADD with
+  // nothing done (a plugin acts only once it has read its config).
+  absl::StatusOr<CniResult> Add(const CniOptions& opts, const CniAttachment& a,
+                                const std::function<absl::Status()>& ready = nullptr) const;
   // Runs DEL in reverse order with the cached result (if any). Missing state
   // (no cache, netns gone) is not an error; every plugin is run even if one
   // fails, and the first error is returned.

@@ -134,11 +134,8 @@ static std::string PluginConfig(const json::Value& plugin, const std::string& na
   return json::Write(conf);
 }
 
-static absl::StatusOr<std::string> RunPlugin(const CniOptions& o, const CniAttachment& a,
-                                             const std::string& command, const json::Value& plugin,
-                                             std::string config, const std::string& netns) {
-  const std::string& type = plugin.Find("type")->as_string();
-  PEAPOD_ASSIGN_OR_RETURN(std::string path, FindPlugin(type, o.plugin_dirs));
+static PluginCall Call(const CniOptions& o, const CniAttachment& a, const std::string& command,
+                       const std::string& netns) {
   PluginCall call;
   call.command = command;
   call.container_id = a.container_id;
@@ -146,19 +143,49 @@ static absl::StatusOr<std::string> RunPlugin(const CniOptions& o, const CniAttac
   call.ifname = a.ifname;
   call.args = JoinArgs(a);
   call.plugin_dirs = o.plugin_dirs;
-  call.stdin_config = std::move(config);
   call.timeout = o.plugin_timeout;
+  return call;
+}
+
+static absl::StatusOr<std::string> RunPlugin(const CniOptions& o, const CniAttachment& a,
+                                             const std::string& command, const json::Value& plugin,
+                                             std::string config, const std::string& netns) {
+  const std::string& type = plugin.Find("type")->as_string();
+  PEAPOD_ASSIGN_OR_RETURN(std::string path, FindPlugin(type, o.plugin_dirs));
+  PluginCall call = Call(o, a, command, netns);
+  call.stdin_config = std::move(config);
   return ExecPlugin(path, call);
 }
 
-absl::StatusOr<CniResult> CniNetwork::Add(const CniOptions& o, const CniAttachment& a) const {
+// Starts the ADD process of plugin `plugin` (it waits for its config).
+static absl::StatusOr<PluginProcess> StartAdd(const CniOptions& o, const CniAttachment& a,
+                                              const json::Value& plugin) {
+  PEAPOD_ASSIGN_OR_RETURN(std::string path,
+                          FindPlugin(plugin.Find("type")->as_string(), o.plugin_dirs));
+  return PluginProcess::Start(path, Call(o, a, "ADD", a.netns_path));
+}
+
+absl::StatusOr<CniResult> CniNetwork::Add(const CniOptions& o, const CniAttachment& a,
+                                          const std::function<absl::Status()>& ready) const {
   PEAPOD_RETURN_IF_ERROR(ValidateAttachment(a));
   if (a.netns_path.empty())
     return absl::InvalidArgumentError("CNI ADD: network namespace path is empty");
+  absl::StatusOr<PluginProcess> next = plugins_.empty()
+                                           ? absl::StatusOr<PluginProcess>(PluginProcess())
+                                           : StartAdd(o, a, plugins_.front());
+  if (ready) {
+    // A failure here leaves nothing to undo: the started plugin is killed
+    // before it has read a config.
+    PEAPOD_RETURN_IF_ERROR(ready());
+  }
   json::Value prev;
-  for (const json::Value& plugin : plugins_) {
+  for (size_t i = 0; i < plugins_.size(); ++i) {
+    const json::Value& plugin = plugins_[i];
     std::string conf = PluginConfig(plugin, name_, cni_version_, prev, a.port_mappings);
-    auto out = RunPlugin(o, a, "ADD", plugin, std::move(conf), a.netns_path);
+    absl::StatusOr<PluginProcess> current = std::move(next);
+    if (i + 1 < plugins_.size()) next = StartAdd(o, a, plugins_[i + 1]);
+    absl::StatusOr<std::string> out =
+        current.ok() ? current->Finish(conf) : absl::StatusOr<std::string>(current.status());
     absl::Status st = out.status();
     if (st.ok() && !out->empty()) {
       auto parsed = json::Parse(*out);
@@ -178,6 +205,7 @@ absl::StatusOr<CniResult> CniNetwork::Add(const CniOptions& o, const CniAttachme
       }
     }
     if (!st.ok()) {
+      next = PluginProcess();  // the next plugin, started, never acts
       // Undo what the chain did so far; the ADD error is the one reported.
       (void)Del(o, a);
       return linux::Annotate(st, Cat("network \"", name_, "\" (", origin_, ")"));

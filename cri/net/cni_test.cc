@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -235,6 +236,33 @@ TEST_F(CniChain, PluginErrorCarriesItsMessageAndChainIsUndone) {
   EXPECT_THAT(r.status().message(), HasSubstr("network \"testnet\""));
   // rec-a ran ADD, then DEL as part of the undo.
   EXPECT_THAT(Rec("1-DEL-env"), HasSubstr("CNI_COMMAND=DEL"));
+}
+
+// The first plugin is started before `ready` runs and gets its config only
+// after it: when `ready` fails, no plugin has acted (the started one is
+// killed before it reads anything) and its error is the ADD's.
+TEST_F(CniChain, ReadyRunsBeforeAnyPluginActs) {
+  auto n = CniNetwork::FromConfList(R"({"cniVersion":"1.0.0","name":"testnet","plugins":[
+      {"type":"rec-a"},{"type":"rec-b"}]})",
+                                    "t");
+  ASSERT_TRUE(n.ok());
+  bool nothing_yet = false;
+  auto r = n->Add(opts_, att_, [&] {
+    nothing_yet = std::filesystem::is_empty(rec_.path());
+    return absl::UnavailableError("record not durable");
+  });
+  EXPECT_TRUE(nothing_yet);
+  EXPECT_TRUE(absl::IsUnavailable(r.status())) << r.status();
+  EXPECT_TRUE(std::filesystem::is_empty(rec_.path())) << "a plugin acted";
+  // With `ready` OK the chain runs as without it.
+  int calls = 0;
+  r = n->Add(opts_, att_, [&] {
+    ++calls;
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(r->interfaces[0].name, "rec-b");
 }
 
 TEST_F(CniChain, CrashWithoutJsonShowsStderrAndStatus) {

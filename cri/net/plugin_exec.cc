@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "cri/util/str.h"
 #include "oci/linux/errno_status.h"
@@ -119,7 +120,8 @@ std::string CniErrorMessage(const std::string& out) {
   return m;
 }
 
-absl::StatusOr<std::string> ExecPlugin(const std::string& path, const PluginCall& call) {
+absl::StatusOr<PluginProcess> PluginProcess::Start(const std::string& path,
+                                                   const PluginCall& call) {
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) != 0) return ErrnoStatus("pipe");
   UniqueFd in_r(in[0]), in_w(in[1]);
@@ -153,16 +155,50 @@ absl::StatusOr<std::string> ExecPlugin(const std::string& path, const PluginCall
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return ErrnoStatus(rc, Cat("run CNI plugin ", path));
-  in_r.Reset();
-  out_w.Reset();
-  err_w.Reset();
   ::fcntl(in_w.get(), F_SETFL, O_NONBLOCK);
+  PluginProcess p;
+  p.pid_ = pid;
+  p.what_ = Cat("CNI plugin ", path, " (", call.command, ")");
+  p.timeout_ = call.timeout;
+  p.in_ = std::move(in_w);
+  p.out_ = std::move(out_r);
+  p.err_ = std::move(err_r);
+  return p;
+}
 
+PluginProcess::~PluginProcess() { KillUnused(); }
+
+void PluginProcess::KillUnused() {
+  if (pid_ <= 0) return;
+  // Never given its config (a step before it failed): it has done nothing.
+  ::kill(pid_, SIGKILL);
+  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+}
+
+PluginProcess& PluginProcess::operator=(PluginProcess&& o) noexcept {
+  if (this != &o) {
+    KillUnused();
+    pid_ = std::exchange(o.pid_, -1);
+    what_ = std::move(o.what_);
+    timeout_ = o.timeout_;
+    in_ = std::move(o.in_);
+    out_ = std::move(o.out_);
+    err_ = std::move(o.err_);
+  }
+  return *this;
+}
+
+absl::StatusOr<std::string> PluginProcess::Finish(const std::string& config) {
+  if (pid_ <= 0) return absl::FailedPreconditionError("CNI plugin: not started");
+  pid_t pid = std::exchange(pid_, -1);
+  UniqueFd in_w = std::move(in_), out_r = std::move(out_), err_r = std::move(err_);
   std::string stdout_text, stderr_text;
   size_t written = 0;
-  const int64_t deadline = NowMs() + call.timeout.count();
+  const int64_t deadline = NowMs() + timeout_.count();
   bool timed_out = false;
-  if (call.stdin_config.empty()) in_w.Reset();
+  if (config.empty()) in_w.Reset();
   while (out_r.valid() || err_r.valid()) {
     struct pollfd p[3];
     int n = 0;
@@ -179,11 +215,10 @@ absl::StatusOr<std::string> ExecPlugin(const std::string& path, const PluginCall
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) break;
     if (idx_in >= 0 && p[idx_in].revents) {
-      ssize_t w = WriteNoSigpipe(in_w.get(), call.stdin_config.data() + written,
-                                 call.stdin_config.size() - written);
+      ssize_t w = WriteNoSigpipe(in_w.get(), config.data() + written, config.size() - written);
       if (w > 0) written += w;
       if (w < 0 && errno != EAGAIN) in_w.Reset();  // EPIPE: plugin did not read
-      if (written == call.stdin_config.size()) in_w.Reset();
+      if (written == config.size()) in_w.Reset();
     }
     auto drain = [](UniqueFd& fd, std::string& into, short revents) {
       if (!revents) return;
@@ -203,9 +238,9 @@ absl::StatusOr<std::string> ExecPlugin(const std::string& path, const PluginCall
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  std::string what = Cat("CNI plugin ", path, " (", call.command, ")");
+  const std::string& what = what_;
   if (timed_out) {
-    return absl::DeadlineExceededError(Cat(what, ": killed after ", call.timeout.count(), " ms"));
+    return absl::DeadlineExceededError(Cat(what, ": killed after ", timeout_.count(), " ms"));
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return stdout_text;
   std::string msg = CniErrorMessage(stdout_text);
@@ -219,6 +254,12 @@ absl::StatusOr<std::string> ExecPlugin(const std::string& path, const PluginCall
     }
   }
   return absl::InternalError(Cat(what, ": ", msg));
+}
+
+absl::StatusOr<std::string> ExecPlugin(const std::string& path, const PluginCall& call) {
+  absl::StatusOr<PluginProcess> p = PluginProcess::Start(path, call);
+  if (!p.ok()) return p.status();
+  return p->Finish(call.stdin_config);
 }
 
 }  // namespace peapod::cri

@@ -154,9 +154,10 @@ absl::StatusOr<EarlyPodNetwork> StartPodNetwork(Daemon& d, const PodRecord& r,
   CniOptions opts = PodCniOptions(d);
   auto add = [&log = d.log, net, opts, a,
               before_add = std::move(before_add)]() -> absl::StatusOr<std::vector<std::string>> {
-    if (absl::Status s = before_add(); !s.ok()) return s;
     auto t0 = std::chrono::steady_clock::now();
-    absl::StatusOr<CniResult> res = net.Add(opts, a);
+    // The first plugin starts now; it gets its config once before_add (the
+    // record durable) returns.
+    absl::StatusOr<CniResult> res = net.Add(opts, a, before_add);
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - t0);
     log.Debug(Cat("pod ", a.container_id, ": CNI ADD to ", net.name(),
