@@ -48,10 +48,12 @@ struct EarlyPodNetwork {
   std::shared_future<absl::StatusOr<std::vector<std::string>>> ips;
 };
 
-// Pins a new namespace at PodNetnsPath(r.id) and starts CNI ADD of `net` in
-// it on another thread once `before_add` returns OK (RunPodSandbox waits
-// there for its record to be durable: CNI state outlives a reboot). Undo
-// steps go on `undo`: DEL after ADD has finished, then the unpin.
+// Pins a namespace (the spare one if ready) at PodNetnsPath(r.id) and runs
+// CNI ADD of `net` in it on another thread; no plugin gets its config
+// before `before_add` returns OK (RunPodSandbox waits there for its record
+// to be durable: CNI state outlives a reboot), though the first plugin's
+// process is already starting. Undo steps go on `undo`: DEL after ADD has
+// finished, then the unpin.
 absl::StatusOr<EarlyPodNetwork> StartPodNetwork(Daemon& d, const PodRecord& r,
                                                 const ::runtime::v1::PodSandboxConfig& c,
                                                 const CniNetwork& net,
