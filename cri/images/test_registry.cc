@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "cri/images/digest.h"
+#include "cri/images/test_openssl.h"
 
 namespace peapod::images::testing {
 namespace {
@@ -232,23 +233,10 @@ std::string TestRegistry::BlobDataPath(const std::string& digest) const {
          "/data";
 }
 
-// Named: in a unity build this file shares a unit with the token server,
-// which has helpers of the same names.
+// Named: in a unity build this file shares a unit with the token server.
 namespace tls_gen {
 
-template <auto Free>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-
-void Check(bool ok, const char* what) {
-  if (!ok) throw std::runtime_error(std::string("test TLS files: ") + what + " failed");
-}
+void Check(bool ok, const char* what) { OpenSslCheck(ok, "test TLS files", what); }
 
 void AddExtension(X509* cert, X509* issuer, int nid, const char* value) {
   X509V3_CTX ctx;
@@ -285,16 +273,16 @@ void WritePem(const std::string& path, X509* cert, EVP_PKEY* key) {
 }  // namespace tls_gen
 
 TlsFiles MakeTlsFiles(const std::string& dir, const std::string& ip) {
-  tls_gen::PkeyPtr ca_key(EVP_EC_gen("P-256"));
-  tls_gen::PkeyPtr key(EVP_EC_gen("P-256"));
+  PkeyPtr ca_key(EVP_EC_gen("P-256"));
+  PkeyPtr key(EVP_EC_gen("P-256"));
   tls_gen::Check(ca_key != nullptr && key != nullptr, "EC key generation");
-  tls_gen::X509Ptr ca = tls_gen::NewCert("peapod test CA", ca_key.get(), 1);
+  X509Ptr ca = tls_gen::NewCert("peapod test CA", ca_key.get(), 1);
   X509_set_issuer_name(ca.get(), X509_get_subject_name(ca.get()));
   tls_gen::AddExtension(ca.get(), ca.get(), NID_basic_constraints, "critical,CA:TRUE");
   tls_gen::AddExtension(ca.get(), ca.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
   tls_gen::AddExtension(ca.get(), ca.get(), NID_subject_key_identifier, "hash");
   tls_gen::Check(X509_sign(ca.get(), ca_key.get(), EVP_sha256()) > 0, "sign CA");
-  tls_gen::X509Ptr cert = tls_gen::NewCert("peapod test registry", key.get(), 2);
+  X509Ptr cert = tls_gen::NewCert("peapod test registry", key.get(), 2);
   X509_set_issuer_name(cert.get(), X509_get_subject_name(ca.get()));
   tls_gen::AddExtension(cert.get(), ca.get(), NID_subject_alt_name, ("IP:" + ip).c_str());
   tls_gen::AddExtension(cert.get(), ca.get(), NID_ext_key_usage, "serverAuth");

@@ -20,24 +20,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "cri/images/test_openssl.h"
 
 namespace peapod::images::testing {
 namespace {
 
-template <auto Free>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
-using SigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG_free>>;
-
-void Check(bool ok, const char* what) {
-  if (!ok) throw std::runtime_error(std::string("token server: ") + what + " failed");
-}
+void Check(bool ok, const char* what) { OpenSslCheck(ok, "token server", what); }
 
 std::string B64Url(absl::string_view s) { return absl::WebSafeBase64Escape(s); }
 
@@ -239,7 +227,7 @@ std::string TestTokenServer::Token(const std::vector<std::string>& scopes) const
                        signing_input.size()) == 1,
         "EVP_DigestSign");
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  SigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len)));
+  EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len)));
   Check(sig != nullptr, "d2i_ECDSA_SIG");
   std::string raw(64, '\0');
   Check(BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), reinterpret_cast<unsigned char*>(raw.data()),
