@@ -92,6 +92,14 @@ class PullTest : public ::testing::Test {
     EXPECT_TRUE(store_->blobs().List().empty());
     EXPECT_TRUE(fs::is_empty(store_->tmp_dir()));
   }
+  // Pulling `ref` (no registry config) fails with `code`, its message holds
+  // `text`, and nothing is kept.
+  void ExpectRefused(const std::string& ref, absl::StatusCode code, const std::string& text) {
+    auto got = Puller(*store_, {}).Pull(ref);
+    EXPECT_EQ(got.status().code(), code) << got.status();
+    EXPECT_NE(got.status().message().find(text), std::string::npos) << got.status();
+    ExpectNothingKept();
+  }
   std::string root_;
   std::unique_ptr<ImageStore> store_;
 };
@@ -327,15 +335,12 @@ TEST_F(PullTest, ManifestReadIsSizeBounded) {
   big.pop_back();
   big += ",\"annotations\":{\"pad\":\"" + std::string(kMaxDocumentBytes, 'p') + "\"}}";
   TestHttpServer server([&](const std::string&) { return big; });
-  Puller puller(*store_, {});
-  auto got = puller.Pull(server.host() + "/bigmanifest:v1");
-  EXPECT_EQ(got.status().code(), absl::StatusCode::kOutOfRange) << got.status();
-  EXPECT_NE(got.status().message().find("manifest too large"), std::string::npos) << got.status();
-  ExpectNothingKept();
+  ExpectRefused(server.host() + "/bigmanifest:v1", absl::StatusCode::kOutOfRange,
+                "manifest too large");
   // The same server with a manifest under the bound gets past the manifest
   // (and fails later, at the config, which it does not serve).
   TestHttpServer small([&](const std::string&) { return im.manifest; });
-  auto config = puller.Pull(small.host() + "/bigmanifest:v1");
+  auto config = Puller(*store_, {}).Pull(small.host() + "/bigmanifest:v1");
   EXPECT_EQ(config.status().code(), absl::StatusCode::kDataLoss) << config.status();
   EXPECT_NE(config.status().message().find(im.config_digest), std::string::npos) << config.status();
 }
@@ -715,11 +720,8 @@ TEST_F(PullTest, HostileEntryBeforeALargeBodyIsInvalidArgument) {
   t.File("../escape-peapod", "pwned").File("noise", noise);
   TestImage im = testing::BuildImage({t.Build(Compression::kGzip)}, {DigestOf(t.Build())});
   ASSERT_EQ(reg.Push("hostile", "big", im), 201);
-  Puller puller(*store_, {});
-  auto got = puller.Pull(reg.host() + "/hostile:big");
-  EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument) << got.status();
-  EXPECT_NE(got.status().message().find("escapes the layer"), std::string::npos) << got.status();
-  ExpectNothingKept();
+  ExpectRefused(reg.host() + "/hostile:big", absl::StatusCode::kInvalidArgument,
+                "escapes the layer");
 }
 
 // Mirrors of a host other than Docker Hub, tried in order: one that is
@@ -839,11 +841,7 @@ TEST_F(PullTest, WrongDiffIdIsDataLoss) {
   t.File("f", "x");
   TestImage im = testing::BuildImage({t.Build(Compression::kGzip)}, {DigestOf("lie")});
   ASSERT_EQ(reg.Push("liar", "v1", im), 201);
-  Puller puller(*store_, {});
-  auto got = puller.Pull(reg.host() + "/liar:v1");
-  EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss) << got.status();
-  EXPECT_NE(got.status().message().find("diff ID mismatch"), std::string::npos) << got.status();
-  ExpectNothingKept();
+  ExpectRefused(reg.host() + "/liar:v1", absl::StatusCode::kDataLoss, "diff ID mismatch");
 }
 
 TEST_F(PullTest, ConcurrentPullsOfOneImageBothSucceed) {
