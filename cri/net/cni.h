@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -80,6 +81,23 @@ bool CniVersionSupported(const std::string& version);
 absl::StatusOr<CniResult> ParseCniResult(std::string_view text);
 absl::StatusOr<CniResult> ParseCniResultJson(const json::Value& v);
 
+class PluginProcess;  // plugin_exec.h
+
+// The first plugin of an ADD, started ahead of it (CniNetwork::StartAdd) and
+// waiting for its config; destroyed unused, it is killed, never having acted.
+class CniAddStart {
+ public:
+  CniAddStart();
+  CniAddStart(CniAddStart&&) noexcept;
+  CniAddStart& operator=(CniAddStart&&) noexcept;
+  ~CniAddStart();
+
+ private:
+  friend class CniNetwork;
+  std::unique_ptr<PluginProcess> first_;
+  std::string container_id_, netns_path_;  // the attachment it was started for
+};
+
 // A network configuration list: a named chain of plugins.
 class CniNetwork {
  public:
@@ -106,8 +124,15 @@ class CniNetwork {
   // overlaps the wait. `ready`, if given, runs after the first plugin is
   // started and before it gets its config; its error ends the ADD with
   // nothing done (a plugin acts only once it has read its config).
+  // `started`, from StartAdd for the same attachment, is the first plugin
+  // already running (none: Add starts it).
   absl::StatusOr<CniResult> Add(const CniOptions& opts, const CniAttachment& a,
-                                const std::function<absl::Status()>& ready = nullptr) const;
+                                const std::function<absl::Status()>& ready = nullptr,
+                                CniAddStart started = {}) const;
+  // Starts the first plugin of an ADD for `a` now, so that its start overlaps
+  // whatever comes before the ADD. a.netns_path need not exist yet: the
+  // plugin opens it only once Add has given it its config.
+  absl::StatusOr<CniAddStart> StartAdd(const CniOptions& opts, const CniAttachment& a) const;
   // Runs DEL in reverse order with the cached result (if any). Missing state
   // (no cache, netns gone) is not an error; every plugin is run even if one
   // fails, and the first error is returned.

@@ -158,34 +158,90 @@ static absl::StatusOr<std::string> RunPlugin(const CniOptions& o, const CniAttac
 }
 
 // Starts the ADD process of plugin `plugin` (it waits for its config).
-static absl::StatusOr<PluginProcess> StartAdd(const CniOptions& o, const CniAttachment& a,
-                                              const json::Value& plugin) {
+static absl::StatusOr<PluginProcess> StartAddProcess(const CniOptions& o, const CniAttachment& a,
+                                                     const json::Value& plugin) {
   PEAPOD_ASSIGN_OR_RETURN(std::string path,
                           FindPlugin(plugin.Find("type")->as_string(), o.plugin_dirs));
   return PluginProcess::Start(path, Call(o, a, "ADD", a.netns_path));
 }
 
-absl::StatusOr<CniResult> CniNetwork::Add(const CniOptions& o, const CniAttachment& a,
-                                          const std::function<absl::Status()>& ready) const {
+CniAddStart::CniAddStart() = default;
+CniAddStart::CniAddStart(CniAddStart&&) noexcept = default;
+CniAddStart& CniAddStart::operator=(CniAddStart&&) noexcept = default;
+CniAddStart::~CniAddStart() = default;
+
+absl::StatusOr<CniAddStart> CniNetwork::StartAdd(const CniOptions& o,
+                                                 const CniAttachment& a) const {
   PEAPOD_RETURN_IF_ERROR(ValidateAttachment(a));
   if (a.netns_path.empty())
     return absl::InvalidArgumentError("CNI ADD: network namespace path is empty");
-  absl::StatusOr<PluginProcess> next = plugins_.empty()
-                                           ? absl::StatusOr<PluginProcess>(PluginProcess())
-                                           : StartAdd(o, a, plugins_.front());
+  CniAddStart s;
+  s.container_id_ = a.container_id;
+  s.netns_path_ = a.netns_path;
+  if (!plugins_.empty()) {
+    PEAPOD_ASSIGN_OR_RETURN(PluginProcess p, StartAddProcess(o, a, plugins_.front()));
+    s.first_ = std::make_unique<PluginProcess>(std::move(p));
+  }
+  return s;
+}
+
+absl::StatusOr<CniResult> CniNetwork::Add(const CniOptions& o, const CniAttachment& a,
+                                          const std::function<absl::Status()>& ready,
+                                          CniAddStart started) const {
+  PEAPOD_RETURN_IF_ERROR(ValidateAttachment(a));
+  if (a.netns_path.empty())
+    return absl::InvalidArgumentError("CNI ADD: network namespace path is empty");
+  absl::StatusOr<PluginProcess> next = PluginProcess();
+  if (started.first_) {
+    if (started.container_id_ != a.container_id || started.netns_path_ != a.netns_path) {
+      return absl::FailedPreconditionError(Cat("CNI ADD for ", a.container_id, " in ", a.netns_path,
+                                               ": its first plugin was started for ",
+                                               started.container_id_, " in ", started.netns_path_));
+    }
+    next = std::move(*started.first_);
+  } else if (!plugins_.empty()) {
+    next = StartAddProcess(o, a, plugins_.front());
+  }
   if (ready) {
     // A failure here leaves nothing to undo: the started plugin is killed
     // before it has read a config.
     PEAPOD_RETURN_IF_ERROR(ready());
   }
   json::Value prev;
+  // Plugins that printed their result and are still exiting (a Go
+  // runtime's exit takes ~1 ms): the next one already runs on that result.
+  // Their verdicts (exit status) come before the ADD succeeds; a failure
+  // then undoes the chain with DEL, as any failure does, and is the error
+  // reported, being the first in the chain.
+  std::vector<PluginProcess> exiting;
+  auto fail = [&](absl::Status st) {
+    next = PluginProcess();  // the next plugin, started, never acts
+    for (PluginProcess& p : exiting) {
+      if (!p.running()) continue;
+      absl::StatusOr<std::string> verdict = p.Finish();
+      if (!verdict.ok()) {
+        st = verdict.status();
+        break;
+      }
+    }
+    exiting.clear();  // waits for any still running
+    // Undo what the chain did so far; the ADD error is the one reported.
+    (void)Del(o, a);
+    return linux::Annotate(st, Cat("network \"", name_, "\" (", origin_, ")"));
+  };
   for (size_t i = 0; i < plugins_.size(); ++i) {
     const json::Value& plugin = plugins_[i];
     std::string conf = PluginConfig(plugin, name_, cni_version_, prev, a.port_mappings);
     absl::StatusOr<PluginProcess> current = std::move(next);
-    if (i + 1 < plugins_.size()) next = StartAdd(o, a, plugins_[i + 1]);
-    absl::StatusOr<std::string> out =
-        current.ok() ? current->Finish(conf) : absl::StatusOr<std::string>(current.status());
+    // Its config first: starting the next plugin can stall this thread for
+    // a while (a vfork waits for the exec, then for a CPU).
+    if (current.ok()) current->Send(std::move(conf));
+    const bool last = i + 1 == plugins_.size();
+    if (!last) next = StartAddProcess(o, a, plugins_[i + 1]);
+    absl::StatusOr<std::string> out = !current.ok() ? absl::StatusOr<std::string>(current.status())
+                                      : last        ? current->Finish()
+                                                    : current->AwaitResult();
+    if (current.ok() && current->running()) exiting.push_back(*std::move(current));
     absl::Status st = out.status();
     if (st.ok() && !out->empty()) {
       auto parsed = json::Parse(*out);
@@ -204,13 +260,13 @@ absl::StatusOr<CniResult> CniNetwork::Add(const CniOptions& o, const CniAttachme
                                      " (ADD) printed a bad result"));
       }
     }
-    if (!st.ok()) {
-      next = PluginProcess();  // the next plugin, started, never acts
-      // Undo what the chain did so far; the ADD error is the one reported.
-      (void)Del(o, a);
-      return linux::Annotate(st, Cat("network \"", name_, "\" (", origin_, ")"));
-    }
+    if (!st.ok()) return fail(st);
   }
+  for (PluginProcess& p : exiting) {
+    absl::StatusOr<std::string> verdict = p.Finish();
+    if (!verdict.ok()) return fail(verdict.status());
+  }
+  exiting.clear();
   if (prev.is_null()) {
     (void)Del(o, a);
     return absl::InternalError(Cat("network \"", name_, "\": the plugin chain returned no result"));

@@ -265,6 +265,107 @@ TEST_F(CniChain, ReadyRunsBeforeAnyPluginActs) {
   EXPECT_EQ(r->interfaces[0].name, "rec-b");
 }
 
+// A plugin prints its result, then takes a while to exit (a Go runtime's
+// teardown, here a sleep): the next plugin runs on that result at once, and
+// the ADD succeeds only once the first one has exited 0.
+TEST_F(CniChain, NextPluginRunsOnAResultWhileThePreviousExits) {
+  WriteFile(bin_.path() + "/linger", R"(#!/bin/sh
+cat >/dev/null
+printf '{"cniVersion":"1.0.0","ips":[{"address":"10.9.9.9/24"}]}'
+sleep 1
+touch "$REC_DIR/linger-exited"
+)",
+            0755);
+  WriteFile(bin_.path() + "/order", R"(#!/bin/sh
+in=$(cat)
+if [ -e "$REC_DIR/linger-exited" ]; then echo after > "$REC_DIR/order"; else echo before > "$REC_DIR/order"; fi
+printf '%s' "$in" > "$REC_DIR/order-stdin"
+printf '{"cniVersion":"1.0.0","ips":[{"address":"10.9.9.10/24"}]}'
+)",
+            0755);
+  auto n = CniNetwork::FromConfList(R"({"cniVersion":"1.0.0","name":"testnet","plugins":[
+      {"type":"linger"},{"type":"order"}]})",
+                                    "t");
+  ASSERT_TRUE(n.ok());
+  auto r = n->Add(opts_, att_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->PrimaryIp(), "10.9.9.10");
+  EXPECT_EQ(Rec("order"), "before\n") << "the second plugin waited for the first to exit";
+  EXPECT_THAT(
+      Rec("order-stdin"),
+      HasSubstr(R"("prevResult":{"cniVersion":"1.0.0","ips":[{"address":"10.9.9.9/24"}]})"));
+  EXPECT_TRUE(std::filesystem::exists(rec_.path() + "/linger-exited"))
+      << "ADD returned before the first plugin's exit status was known";
+}
+
+// The same plugin, but it exits 1 after printing a result: the ADD fails
+// with its error (the first in the chain), and DEL undoes both plugins.
+TEST_F(CniChain, APluginFailingAfterItsResultFailsTheAdd) {
+  WriteFile(bin_.path() + "/liar", R"(#!/bin/sh
+cat >/dev/null
+if [ "$CNI_COMMAND" = ADD ]; then
+  printf '{"cniVersion":"1.0.0","ips":[{"address":"10.9.9.9/24"}]}'
+  sleep 0.3
+  echo 'changed my mind' >&2
+  exit 1
+fi
+echo DEL > "$REC_DIR/liar-del"
+)",
+            0755);
+  auto n = CniNetwork::FromConfList(R"({"cniVersion":"1.0.0","name":"testnet","plugins":[
+      {"type":"liar"},{"type":"rec-b"}]})",
+                                    "t");
+  ASSERT_TRUE(n.ok());
+  auto r = n->Add(opts_, att_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("/liar (ADD): exit status 1: changed my mind"));
+  EXPECT_THAT(Rec("0-ADD-env"), HasSubstr("CNI_COMMAND=ADD"));  // rec-b ran on the result
+  EXPECT_THAT(Rec("1-DEL-env"), HasSubstr("CNI_COMMAND=DEL"));  // and was undone
+  EXPECT_EQ(Rec("liar-del"), "DEL\n");
+}
+
+// An error document on stdout is not a result: the next plugin never acts.
+TEST_F(CniChain, AnErrorDocumentIsNotTakenForAResult) {
+  auto n = CniNetwork::FromConfList(R"({"cniVersion":"1.0.0","name":"testnet","plugins":[
+      {"type":"fail"},{"type":"rec-b"}]})",
+                                    "t");
+  ASSERT_TRUE(n.ok());
+  auto r = n->Add(opts_, att_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("failed to frob"));
+  EXPECT_FALSE(std::filesystem::exists(rec_.path() + "/0-ADD-env")) << "rec-b ran ADD";
+}
+
+// The first plugin can be started ahead of the ADD (CniNetwork::StartAdd):
+// the ADD of the same attachment uses it; another attachment's refuses it;
+// dropped unused, it never acts.
+TEST_F(CniChain, FirstPluginStartedAheadServesOnlyItsAttachment) {
+  auto n = CniNetwork::FromConfList(R"({"cniVersion":"1.0.0","name":"testnet","plugins":[
+      {"type":"rec-a"},{"type":"rec-b"}]})",
+                                    "t");
+  ASSERT_TRUE(n.ok());
+  {
+    absl::StatusOr<CniAddStart> unused = n->StartAdd(opts_, att_);
+    ASSERT_TRUE(unused.ok()) << unused.status();
+  }
+  CniAttachment other = att_;
+  other.container_id = "pod456";
+  absl::StatusOr<CniAddStart> started = n->StartAdd(opts_, att_);
+  ASSERT_TRUE(started.ok()) << started.status();
+  auto r = n->Add(opts_, other, nullptr, *std::move(started));
+  EXPECT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("started for pod123"));
+  EXPECT_TRUE(std::filesystem::is_empty(rec_.path())) << "a plugin acted";
+
+  started = n->StartAdd(opts_, att_);
+  ASSERT_TRUE(started.ok()) << started.status();
+  r = n->Add(opts_, att_, nullptr, *std::move(started));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->interfaces[0].name, "rec-b");
+  EXPECT_THAT(Rec("0-ADD-env"), HasSubstr("CNI_CONTAINERID=pod123\n"));
+  EXPECT_THAT(Rec("1-ADD-env"), HasSubstr("CNI_CONTAINERID=pod123\n"));
+}
+
 TEST_F(CniChain, CrashWithoutJsonShowsStderrAndStatus) {
   auto n = CniNetwork::FromConf(R"({"cniVersion":"0.4.0","name":"c","type":"crash"})", "t");
   ASSERT_TRUE(n.ok());

@@ -170,6 +170,11 @@ PluginProcess::~PluginProcess() { KillUnused(); }
 
 void PluginProcess::KillUnused() {
   if (pid_ <= 0) return;
+  if (sent_) {
+    // It has its config and may be acting: it is let finish, not cut off.
+    (void)Finish();
+    return;
+  }
   // Never given its config (a step before it failed): it has done nothing.
   ::kill(pid_, SIGKILL);
   while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
@@ -186,60 +191,101 @@ PluginProcess& PluginProcess::operator=(PluginProcess&& o) noexcept {
     in_ = std::move(o.in_);
     out_ = std::move(o.out_);
     err_ = std::move(o.err_);
+    sent_ = std::exchange(o.sent_, false);
+    config_ = std::move(o.config_);
+    written_ = std::exchange(o.written_, 0);
+    out_text_ = std::move(o.out_text_);
+    err_text_ = std::move(o.err_text_);
+    deadline_ = std::exchange(o.deadline_, 0);
+    timed_out_ = std::exchange(o.timed_out_, false);
   }
   return *this;
 }
 
-absl::StatusOr<std::string> PluginProcess::Finish(const std::string& config) {
-  if (pid_ <= 0) return absl::FailedPreconditionError("CNI plugin: not started");
-  pid_t pid = std::exchange(pid_, -1);
-  UniqueFd in_w = std::move(in_), out_r = std::move(out_), err_r = std::move(err_);
-  std::string stdout_text, stderr_text;
-  size_t written = 0;
-  const int64_t deadline = NowMs() + timeout_.count();
-  bool timed_out = false;
-  if (config.empty()) in_w.Reset();
-  while (out_r.valid() || err_r.valid()) {
+void PluginProcess::WriteSome() {
+  if (!in_.valid()) return;
+  if (written_ < config_.size()) {
+    ssize_t w = WriteNoSigpipe(in_.get(), config_.data() + written_, config_.size() - written_);
+    if (w > 0) written_ += w;
+    if (w < 0 && errno != EAGAIN) in_.Reset();  // EPIPE: plugin did not read
+  }
+  if (written_ == config_.size()) in_.Reset();
+}
+
+void PluginProcess::Send(std::string config) {
+  if (pid_ <= 0 || sent_) return;
+  sent_ = true;
+  config_ = std::move(config);
+  WriteSome();
+}
+
+// Whether `out` is a whole JSON object that is not a CNI error document.
+static bool HoldsResult(const std::string& out) {
+  if (out.empty() || out.find('}') == std::string::npos) return false;
+  absl::StatusOr<json::Value> v = json::Parse(out);
+  return v.ok() && v->is_object() && !v->Find("code");
+}
+
+bool PluginProcess::Pump(bool stop_at_result) {
+  if (deadline_ == 0) deadline_ = NowMs() + timeout_.count();
+  bool grew = true;
+  while (out_.valid() || err_.valid()) {
+    if (stop_at_result && grew && HoldsResult(out_text_)) return true;
+    grew = false;
     struct pollfd p[3];
     int n = 0;
     int idx_in = -1, idx_out = -1, idx_err = -1;
-    if (in_w.valid()) p[idx_in = n++] = {in_w.get(), POLLOUT, 0};
-    if (out_r.valid()) p[idx_out = n++] = {out_r.get(), POLLIN, 0};
-    if (err_r.valid()) p[idx_err = n++] = {err_r.get(), POLLIN, 0};
-    int64_t left = deadline - NowMs();
+    if (in_.valid()) p[idx_in = n++] = {in_.get(), POLLOUT, 0};
+    if (out_.valid()) p[idx_out = n++] = {out_.get(), POLLIN, 0};
+    if (err_.valid()) p[idx_err = n++] = {err_.get(), POLLIN, 0};
+    int64_t left = deadline_ - NowMs();
     if (left <= 0) {
-      timed_out = true;
-      break;
+      timed_out_ = true;
+      return false;
     }
     int r = ::poll(p, n, static_cast<int>(left));
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) break;
-    if (idx_in >= 0 && p[idx_in].revents) {
-      ssize_t w = WriteNoSigpipe(in_w.get(), config.data() + written, config.size() - written);
-      if (w > 0) written += w;
-      if (w < 0 && errno != EAGAIN) in_w.Reset();  // EPIPE: plugin did not read
-      if (written == config.size()) in_w.Reset();
-    }
+    if (r < 0) return false;
+    if (idx_in >= 0 && p[idx_in].revents) WriteSome();
     auto drain = [](UniqueFd& fd, std::string& into, short revents) {
-      if (!revents) return;
+      if (!revents) return false;
       char buf[8192];
       ssize_t k = ::read(fd.get(), buf, sizeof buf);
       if (k > 0) {
         if (into.size() < (16u << 20)) into.append(buf, k);
-      } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
-        fd.Reset();
+        return true;
       }
+      if (k == 0 || (errno != EINTR && errno != EAGAIN)) fd.Reset();
+      return false;
     };
-    if (idx_out >= 0) drain(out_r, stdout_text, p[idx_out].revents);
-    if (idx_err >= 0) drain(err_r, stderr_text, p[idx_err].revents);
+    if (idx_out >= 0) grew = drain(out_, out_text_, p[idx_out].revents);
+    if (idx_err >= 0) drain(err_, err_text_, p[idx_err].revents);
   }
-  in_w.Reset();
-  if (timed_out) ::kill(pid, SIGKILL);
+  return false;
+}
+
+absl::StatusOr<std::string> PluginProcess::AwaitResult() {
+  if (pid_ <= 0) return absl::FailedPreconditionError("CNI plugin: not started");
+  if (Pump(true)) return out_text_;
+  return Finish();
+}
+
+absl::StatusOr<std::string> PluginProcess::Finish(std::string config) {
+  if (pid_ <= 0) return absl::FailedPreconditionError("CNI plugin: not started");
+  Send(std::move(config));
+  Pump(false);
+  in_.Reset();
+  out_.Reset();
+  err_.Reset();
+  pid_t pid = std::exchange(pid_, -1);
+  if (timed_out_) ::kill(pid, SIGKILL);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  const std::string& stdout_text = out_text_;
+  const std::string& stderr_text = err_text_;
   const std::string& what = what_;
-  if (timed_out) {
+  if (timed_out_) {
     return absl::DeadlineExceededError(Cat(what, ": killed after ", timeout_.count(), " ms"));
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return stdout_text;

@@ -130,9 +130,14 @@ std::string PodNetnsPath(const Daemon& d, const std::string& pod_id) {
   return Cat(PodNetnsDir(d), "/", pod_id);
 }
 
+absl::StatusOr<CniAddStart> BeginPodNetwork(const Daemon& d, const PodRecord& r,
+                                            const CniNetwork& net) {
+  return net.StartAdd(PodCniOptions(d), Attachment(r, PodNetnsPath(d, r.id)));
+}
+
 absl::StatusOr<EarlyPodNetwork> StartPodNetwork(Daemon& d, const PodRecord& r,
                                                 const v1::PodSandboxConfig& c,
-                                                const CniNetwork& net,
+                                                const CniNetwork& net, CniAddStart first,
                                                 std::function<absl::Status()> before_add,
                                                 Rollback& undo) {
   absl::StatusOr<std::vector<CniPortMapping>> pms = PortMappings(c);
@@ -152,12 +157,12 @@ absl::StatusOr<EarlyPodNetwork> StartPodNetwork(Daemon& d, const PodRecord& r,
   CniAttachment a = Attachment(r, out.netns);
   a.port_mappings = std::move(*pms);
   CniOptions opts = PodCniOptions(d);
-  auto add = [&log = d.log, net, opts, a,
-              before_add = std::move(before_add)]() -> absl::StatusOr<std::vector<std::string>> {
+  auto add = [&log = d.log, net, opts, a, before_add = std::move(before_add),
+              first = std::move(first)]() mutable -> absl::StatusOr<std::vector<std::string>> {
     auto t0 = std::chrono::steady_clock::now();
-    // The first plugin starts now; it gets its config once before_add (the
-    // record durable) returns.
-    absl::StatusOr<CniResult> res = net.Add(opts, a, before_add);
+    // The first plugin gets its config once before_add (the record
+    // durable) returns.
+    absl::StatusOr<CniResult> res = net.Add(opts, a, before_add, std::move(first));
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - t0);
     log.Debug(Cat("pod ", a.container_id, ": CNI ADD to ", net.name(),

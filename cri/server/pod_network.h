@@ -48,15 +48,22 @@ struct EarlyPodNetwork {
   std::shared_future<absl::StatusOr<std::vector<std::string>>> ips;
 };
 
+// Starts the first plugin of the pod's CNI ADD, first thing in
+// RunPodSandbox: a Go plugin takes ~4 ms to start, which then overlaps the
+// record and the namespace. It acts only once StartPodNetwork gives it its
+// config; dropped unused, it is killed having done nothing.
+absl::StatusOr<CniAddStart> BeginPodNetwork(const Daemon& d, const PodRecord& r,
+                                            const CniNetwork& net);
+
 // Pins a namespace (the spare one if ready) at PodNetnsPath(r.id) and runs
-// CNI ADD of `net` in it on another thread; no plugin gets its config
-// before `before_add` returns OK (RunPodSandbox waits there for its record
-// to be durable: CNI state outlives a reboot), though the first plugin's
-// process is already starting. Undo steps go on `undo`: DEL after ADD has
-// finished, then the unpin.
+// CNI ADD of `net` in it on another thread, its first plugin `first`
+// (BeginPodNetwork); no plugin gets its config before `before_add` returns
+// OK (RunPodSandbox waits there for its record to be durable: CNI state
+// outlives a reboot). Undo steps go on `undo`: DEL after ADD has finished,
+// then the unpin.
 absl::StatusOr<EarlyPodNetwork> StartPodNetwork(Daemon& d, const PodRecord& r,
                                                 const ::runtime::v1::PodSandboxConfig& c,
-                                                const CniNetwork& net,
+                                                const CniNetwork& net, CniAddStart first,
                                                 std::function<absl::Status()> before_add,
                                                 Rollback& undo);
 

@@ -121,7 +121,7 @@ absl::Status WriteInfraBundle(const std::string& dir, const oci::Spec& spec) {
 }
 
 // Milliseconds since the handler began at each named step, for the debug
-// log ("runp <id>: record 0.3 bundle 0.6 ... ready 8.1").
+// log ("runp <id>: plugin 0.2 record 0.3 bundle 0.6 ... ready 8.1").
 class StepTimes {
  public:
   explicit StepTimes(bool on) : on_(on), t0_(std::chrono::steady_clock::now()) {}
@@ -161,6 +161,15 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
       PodCniNetwork(d, NamespaceModeFromProto(
                            req.config().linux().security_context().namespace_options().network()));
   if (!cni.ok()) return cni.status();
+  PodRecord r = NewRecord(req, *pod);
+  // The ADD's first plugin starts before anything else (pod_network.h).
+  CniAddStart first_plugin;
+  if (cni->has_value()) {
+    absl::StatusOr<CniAddStart> started = BeginPodNetwork(d, r, **cni);
+    if (!started.ok()) return started.status();
+    first_plugin = *std::move(started);
+  }
+  steps.Mark("plugin");
   spec::SandboxSpecInput in;
   in.pod = *pod;
   if (cni->has_value()) in.netns_path = PodNetnsPath(d, pod->id);
@@ -177,7 +186,6 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   //    without CNI leaves nothing that a reboot keeps, so its record reaches
   //    the disk with its READY update, after the reply.
   Rollback undo(d.log);
-  PodRecord r = NewRecord(req, *pod);
   if (absl::Status s = d.pods->AddUnsynced(r); !s.ok()) return s;
   undo.Push("remove pod record", [&d, id = r.id] { return d.pods->Remove(id); });
   std::shared_future<absl::Status> record_synced;
@@ -194,7 +202,8 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   std::optional<EarlyPodNetwork> early;
   if (cni->has_value()) {
     absl::StatusOr<EarlyPodNetwork> started = StartPodNetwork(
-        d, r, req.config(), **cni, [record_synced] { return record_synced.get(); }, undo);
+        d, r, req.config(), **cni, std::move(first_plugin),
+        [record_synced] { return record_synced.get(); }, undo);
     if (!started.ok()) return started.status();
     early = *std::move(started);
   }
