@@ -35,6 +35,24 @@ TEST(BusyGateTest, WaitIdleReturnsWhenTheLastBusyEnds) {
   EXPECT_EQ(gate.busy(), 0);
 }
 
+// An operation's end is not enough: its reply must be out, so WaitIdle
+// returns only once nothing has run for `quiet`.
+TEST(BusyGateTest, WaitIdleWaitsForAQuietMoment) {
+  BusyGate gate;
+  Clock::time_point ended;
+  {
+    BusyGate::Busy op(gate);
+    std::this_thread::sleep_for(20ms);
+    ended = Clock::now();
+  }
+  gate.WaitIdle(10s, 300ms, 5ms);
+  EXPECT_GE(Clock::now() - ended, 300ms);
+  // Long quiet already: at once.
+  auto t0 = Clock::now();
+  gate.WaitIdle(10s, 100ms, 5ms);
+  EXPECT_LT(Clock::now() - t0, 100ms);
+}
+
 TEST(BusyGateTest, WaitIdleGivesUpAfterItsLimit) {
   BusyGate gate;
   BusyGate::Busy forever(gate);
