@@ -1,17 +1,14 @@
 // A ttrpc client on a unix socket: concurrent calls share one connection,
 // each on its own odd, increasing stream id; one reader thread routes the
 // responses. A call gives up at its timeout (sent as timeout_nano too).
+// Destroying the client closes the connection without waiting for the
+// reader: it shares the connection's state and ends on its own.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -49,22 +46,8 @@ class Client {
   bool connected() const;
 
  private:
-  struct Pending {
-    std::optional<absl::StatusOr<std::string>> result;
-  };
-  void ReadLoop();
-  void FailAll(const absl::Status& status);
-
-  linux::UniqueFd fd_;
-  linux::UniqueFd stop_;  // eventfd waking the reader on close
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::mutex write_mu_;
-  uint32_t next_stream_ = 1;
-  bool closed_ = false;
-  absl::Status close_reason_;
-  std::map<uint32_t, std::shared_ptr<Pending>> pending_;
-  std::thread reader_;
+  struct Conn;  // the connection's state, shared with the reader thread
+  std::shared_ptr<Conn> conn_;
 };
 
 // The socket path of a ttrpc address ("unix:///p" or "/p").

@@ -297,5 +297,31 @@ TEST_F(TtrpcTest, ServerGoingAwayFailsPendingCalls) {
   EXPECT_FALSE((*c)->connected());
 }
 
+// A client is destroyed without waiting for its reader thread, which ends
+// on its own: the server sees the connection closed at once, and the
+// client's socket and eventfd are closed soon after (none is left open).
+TEST_F(TtrpcTest, DestroyedClientClosesItsConnectionAndLeavesNoFd) {
+  auto count_fds = [] {
+    int n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+    return n;
+  };
+  ExpectServerHealthy();  // the server's threads exist before the count
+  const int before = count_fds();
+  for (int i = 0; i < 20; ++i) {
+    auto c = Client::Dial(path_);
+    ASSERT_TRUE(c.ok()) << c.status();
+    auto r = (*c)->Call("test.Echo", "Echo", "x", 5s);
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  int after = count_fds();
+  for (int i = 0; i < 200 && after > before; ++i) {
+    std::this_thread::sleep_for(10ms);
+    after = count_fds();
+  }
+  EXPECT_LE(after, before) << "fds left open by destroyed clients";
+  ExpectServerHealthy();
+}
+
 }  // namespace
 }  // namespace peapod::ttrpc
