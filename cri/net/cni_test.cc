@@ -167,6 +167,15 @@ class CniChain : public ::testing::Test {
     att_.port_mappings = {{8080, 80, "tcp", ""}, {5353, 53, "udp", "127.0.0.1"}};
   }
   std::string Rec(const std::string& name) { return Read(rec_.path() + "/" + name); }
+  // Network "testnet" (cniVersion 1.0.0) of two plugins, in this order.
+  static CniNetwork Chain(const std::string& first, const std::string& second) {
+    absl::StatusOr<CniNetwork> n =
+        CniNetwork::FromConfList(R"({"cniVersion":"1.0.0","name":"testnet","plugins":[{"type":")" +
+                                     first + R"("},{"type":")" + second + R"("}]})",
+                                 "t");
+    EXPECT_TRUE(n.ok()) << n.status();
+    return *std::move(n);
+  }
 
   TempDir bin_, rec_, cache_;
   CniOptions opts_;
@@ -225,11 +234,8 @@ TEST_F(CniChain, AddPassesEnvNamePrevResultAndCapabilities) {
 }
 
 TEST_F(CniChain, PluginErrorCarriesItsMessageAndChainIsUndone) {
-  auto n = CniNetwork::FromConfList(R"({"cniVersion":"1.0.0","name":"testnet","plugins":[
-      {"type":"rec-a"},{"type":"fail"}]})",
-                                    "t");
-  ASSERT_TRUE(n.ok());
-  auto r = n->Add(opts_, att_);
+  CniNetwork n = Chain("rec-a", "fail");
+  auto r = n.Add(opts_, att_);
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("failed to frob: the frobnicator is gone (code 11)"));
   EXPECT_THAT(r.status().message(), HasSubstr("/fail (ADD)"));
@@ -242,12 +248,9 @@ TEST_F(CniChain, PluginErrorCarriesItsMessageAndChainIsUndone) {
 // after it: when `ready` fails, no plugin has acted (the started one is
 // killed before it reads anything) and its error is the ADD's.
 TEST_F(CniChain, ReadyRunsBeforeAnyPluginActs) {
-  auto n = CniNetwork::FromConfList(R"({"cniVersion":"1.0.0","name":"testnet","plugins":[
-      {"type":"rec-a"},{"type":"rec-b"}]})",
-                                    "t");
-  ASSERT_TRUE(n.ok());
+  CniNetwork n = Chain("rec-a", "rec-b");
   bool nothing_yet = false;
-  auto r = n->Add(opts_, att_, [&] {
+  auto r = n.Add(opts_, att_, [&] {
     nothing_yet = std::filesystem::is_empty(rec_.path());
     return absl::UnavailableError("record not durable");
   });
@@ -256,7 +259,7 @@ TEST_F(CniChain, ReadyRunsBeforeAnyPluginActs) {
   EXPECT_TRUE(std::filesystem::is_empty(rec_.path())) << "a plugin acted";
   // With `ready` OK the chain runs as without it.
   int calls = 0;
-  r = n->Add(opts_, att_, [&] {
+  r = n.Add(opts_, att_, [&] {
     ++calls;
     return absl::OkStatus();
   });
@@ -283,11 +286,8 @@ printf '%s' "$in" > "$REC_DIR/order-stdin"
 printf '{"cniVersion":"1.0.0","ips":[{"address":"10.9.9.10/24"}]}'
 )",
             0755);
-  auto n = CniNetwork::FromConfList(R"({"cniVersion":"1.0.0","name":"testnet","plugins":[
-      {"type":"linger"},{"type":"order"}]})",
-                                    "t");
-  ASSERT_TRUE(n.ok());
-  auto r = n->Add(opts_, att_);
+  CniNetwork n = Chain("linger", "order");
+  auto r = n.Add(opts_, att_);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->PrimaryIp(), "10.9.9.10");
   EXPECT_EQ(Rec("order"), "before\n") << "the second plugin waited for the first to exit";
@@ -312,11 +312,8 @@ fi
 echo DEL > "$REC_DIR/liar-del"
 )",
             0755);
-  auto n = CniNetwork::FromConfList(R"({"cniVersion":"1.0.0","name":"testnet","plugins":[
-      {"type":"liar"},{"type":"rec-b"}]})",
-                                    "t");
-  ASSERT_TRUE(n.ok());
-  auto r = n->Add(opts_, att_);
+  CniNetwork n = Chain("liar", "rec-b");
+  auto r = n.Add(opts_, att_);
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("/liar (ADD): exit status 1: changed my mind"));
   EXPECT_THAT(Rec("0-ADD-env"), HasSubstr("CNI_COMMAND=ADD"));  // rec-b ran on the result
@@ -326,11 +323,8 @@ echo DEL > "$REC_DIR/liar-del"
 
 // An error document on stdout is not a result: the next plugin never acts.
 TEST_F(CniChain, AnErrorDocumentIsNotTakenForAResult) {
-  auto n = CniNetwork::FromConfList(R"({"cniVersion":"1.0.0","name":"testnet","plugins":[
-      {"type":"fail"},{"type":"rec-b"}]})",
-                                    "t");
-  ASSERT_TRUE(n.ok());
-  auto r = n->Add(opts_, att_);
+  CniNetwork n = Chain("fail", "rec-b");
+  auto r = n.Add(opts_, att_);
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("failed to frob"));
   EXPECT_FALSE(std::filesystem::exists(rec_.path() + "/0-ADD-env")) << "rec-b ran ADD";
@@ -340,26 +334,23 @@ TEST_F(CniChain, AnErrorDocumentIsNotTakenForAResult) {
 // the ADD of the same attachment uses it; another attachment's refuses it;
 // dropped unused, it never acts.
 TEST_F(CniChain, FirstPluginStartedAheadServesOnlyItsAttachment) {
-  auto n = CniNetwork::FromConfList(R"({"cniVersion":"1.0.0","name":"testnet","plugins":[
-      {"type":"rec-a"},{"type":"rec-b"}]})",
-                                    "t");
-  ASSERT_TRUE(n.ok());
+  CniNetwork n = Chain("rec-a", "rec-b");
   {
-    absl::StatusOr<CniAddStart> unused = n->StartAdd(opts_, att_);
+    absl::StatusOr<CniAddStart> unused = n.StartAdd(opts_, att_);
     ASSERT_TRUE(unused.ok()) << unused.status();
   }
   CniAttachment other = att_;
   other.container_id = "pod456";
-  absl::StatusOr<CniAddStart> started = n->StartAdd(opts_, att_);
+  absl::StatusOr<CniAddStart> started = n.StartAdd(opts_, att_);
   ASSERT_TRUE(started.ok()) << started.status();
-  auto r = n->Add(opts_, other, nullptr, *std::move(started));
+  auto r = n.Add(opts_, other, nullptr, *std::move(started));
   EXPECT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
   EXPECT_THAT(r.status().message(), HasSubstr("started for pod123"));
   EXPECT_TRUE(std::filesystem::is_empty(rec_.path())) << "a plugin acted";
 
-  started = n->StartAdd(opts_, att_);
+  started = n.StartAdd(opts_, att_);
   ASSERT_TRUE(started.ok()) << started.status();
-  r = n->Add(opts_, att_, nullptr, *std::move(started));
+  r = n.Add(opts_, att_, nullptr, *std::move(started));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->interfaces[0].name, "rec-b");
   EXPECT_THAT(Rec("0-ADD-env"), HasSubstr("CNI_CONTAINERID=pod123\n"));
