@@ -224,6 +224,32 @@ TEST_F(StoreTest, UpdateAfterRemoveIsNotFoundAndLeavesNoFile) {
 // UpdateSoon with a run dir: the new record is in memory and in the run dir
 // when it returns, reaches the disk after, survives a reopen, and the syncer
 // copes with records removed or updated again before it gets to them.
+// The syncer waits a moment before it writes, so that UpdateSoon's caller
+// (an RPC about to reply) is not preempted by the disk write; the record
+// reaches the disk after the pause, and Flush still waits for it.
+TEST_F(StoreTest, TheSyncerWaitsAMomentBeforeItWrites) {
+  std::string id = NewId();
+  auto pods = OpenPods(true);
+  ASSERT_TRUE(pods);
+  pods->SetSyncDelay(std::chrono::milliseconds(400));
+  PodRecord p = Pod(id, "web");
+  p.state = PodState::kNotReady;
+  ASSERT_TRUE(pods->Add(p).ok());
+  p.state = PodState::kReady;
+  p.infra_pid = 91;
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(pods->UpdateSoon(p).ok());
+  EXPECT_EQ(pods->Get(id)->infra_pid, 91);
+  absl::StatusOr<std::string> text = ReadSmallFile(dir_ + "/pods/" + id + ".json");
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(text->find("\"infraPid\": 91"), std::string::npos) << "written at once: " << *text;
+  pods->Flush();
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(400));
+  text = ReadSmallFile(dir_ + "/pods/" + id + ".json");
+  ASSERT_TRUE(text.ok());
+  EXPECT_NE(text->find("\"infraPid\": 91"), std::string::npos) << *text;
+}
+
 TEST_F(StoreTest, UpdateSoonIsVisibleAtOnceAndReachesTheDisk) {
   std::string id = NewId();
   std::string gone = NewId();
