@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -164,6 +165,33 @@ class PodNetworkTest : public ::testing::Test {
   }
 
   static std::string Log() { return ReadFile(dir_ + "/peapodd.log"); }
+
+  // The addresses the test network's IPAM has leased.
+  static std::vector<std::string> Leases() {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir_ + "/ipam/peapod-h4-cri", ec)) {
+      std::string name = e.path().filename();
+      if (name.rfind(kSubnetPrefix, 0) == 0) out.push_back(name);
+    }
+    return out;
+  }
+
+  // Pids of CNI plugin processes started for the pod named `name` (their
+  // CNI_ARGS name it).
+  static std::vector<std::string> PluginProcessesFor(const std::string& name) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/proc", ec)) {
+      std::string env = ReadFile(e.path().string() + "/environ");
+      std::replace(env.begin(), env.end(), '\0', '\n');
+      if (env.find("CNI_COMMAND=") != std::string::npos &&
+          env.find("K8S_POD_NAME=" + name + ";") != std::string::npos) {
+        out.push_back(e.path().filename());
+      }
+    }
+    return out;
+  }
 
   // Starts peapodd (with PEAPOD_FAILPOINT=failpoint when given).
   static void StartDaemon(const std::string& failpoint = "") {
@@ -542,21 +570,47 @@ TEST_F(PodNetworkTest, CniCheckOnVerboseStatusAndAtRestart) {
   EXPECT_NE(Log().find("CNI CHECK failed"), std::string::npos);
 }
 
+// peapodd killed right after the first CNI plugin was started, before the
+// pod's record exists: the plugin, never given its config, ends without
+// acting (no address leased) and nothing of the pod is left or listed.
+TEST_F(PodNetworkTest, KilledBeforeTheRecordTheStartedPluginNeverActs) {
+  std::vector<std::string> before = Leases();
+  runtime_.reset();
+  images_.reset();
+  kill(pid_, SIGTERM);
+  waitpid(pid_, nullptr, 0);
+  StartDaemon("runp:plugin");
+  std::string id;
+  EXPECT_FALSE(RunPod(PodConfig("killed-plugin"), &id).ok());
+  int status = 0;
+  for (int i = 0; i < 250 && waitpid(pid_, &status, WNOHANG) == 0; ++i) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << Log();
+  pid_ = -1;
+  bool gone = false;
+  for (int i = 0; i < 250 && !(gone = PluginProcessesFor("killed-plugin").empty()); ++i) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_TRUE(gone) << "a CNI plugin of the killed call still runs";
+  StartDaemon();
+  v1::ListPodSandboxRequest req;
+  v1::ListPodSandboxResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(runtime_->ListPodSandbox(&ctx, req, &resp).ok());
+  for (const v1::PodSandbox& p : resp.items()) {
+    EXPECT_NE(p.metadata().name(), "killed-plugin") << "a pod with no record is listed";
+  }
+  EXPECT_EQ(Leases(), before) << "the plugin leased an address without its config";
+}
+
 // peapodd killed at steps of RunPodSandbox while CNI ADD runs beside the
-// shim's start: after a restart the pod is NOTREADY, and Stop + Remove
-// release its address and unpin its namespace.
+// shim's start (at runp:record the first plugin runs but has no config
+// yet): after a restart the pod is NOTREADY, and Stop + Remove release its
+// address and unpin its namespace.
 TEST_F(PodNetworkTest, KilledDuringRunpWithCniLeavesNothingAfterRemove) {
-  auto leases = [] {
-    std::vector<std::string> out;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir_ + "/ipam/peapod-h4-cri", ec)) {
-      std::string name = e.path().filename();
-      if (name.rfind(kSubnetPrefix, 0) == 0) out.push_back(name);
-    }
-    return out;
-  };
-  std::vector<std::string> before = leases();
-  for (const char* fp : {"runp:bundle", "runp:created", "runp:started"}) {
+  std::vector<std::string> before = Leases();
+  for (const char* fp : {"runp:record", "runp:bundle", "runp:created", "runp:started"}) {
     SCOPED_TRACE(fp);
     runtime_.reset();
     images_.reset();
@@ -587,7 +641,8 @@ TEST_F(PodNetworkTest, KilledDuringRunpWithCniLeavesNothingAfterRemove) {
     pods_.push_back(killed);
     TearDown();  // Stop + Remove
     EXPECT_FALSE(fs::exists(dir_ + "/state/netns/" + killed)) << "namespace still pinned";
-    EXPECT_EQ(leases(), before) << "an address is still leased";
+    EXPECT_EQ(Leases(), before) << "an address is still leased";
+    EXPECT_TRUE(PluginProcessesFor(std::string("killed-") + (fp + 5)).empty());
   }
 }
 

@@ -169,6 +169,7 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
     if (!started.ok()) return started.status();
     first_plugin = *std::move(started);
   }
+  Failpoint("runp:plugin");
   steps.Mark("plugin");
   spec::SandboxSpecInput in;
   in.pod = *pod;
