@@ -546,30 +546,40 @@ std::vector<Spare> ReadySpares(const std::string& state_dir, size_t n) {
   return out;
 }
 
+// The one spare shim of the peapodd just started, once it is ready, and
+// its one process.
+void OneReadySpare(const std::string& state_dir, Spare* spare, pid_t* pid) {
+  std::vector<Spare> ready = ReadySpares(state_dir, 1);
+  ASSERT_EQ(ready.size(), 1u);
+  std::vector<pid_t> pids = ShimPids(ready[0].id);
+  ASSERT_EQ(pids.size(), 1u);
+  *spare = ready[0];
+  *pid = pids[0];
+}
+
 // RunPodSandbox takes the spare shim that was ready (the pod's shim is that
 // one) and a new spare takes its place; the pod's removal ends that shim.
 TEST_F(SandboxTest, RunPodTakesTheSpareShimAndANewOneIsStarted) {
   ASSERT_GT(StartDaemon(), 0) << ReadFile(dir_ + "/peapodd.log");
-  std::vector<Spare> before = ReadySpares(dir_ + "/state", 1);
-  ASSERT_EQ(before.size(), 1u);
-  std::vector<pid_t> spare_pids = ShimPids(before[0].id);
-  ASSERT_EQ(spare_pids.size(), 1u);
+  Spare spare;
+  pid_t spare_pid = -1;
+  ASSERT_NO_FATAL_FAILURE(OneReadySpare(dir_ + "/state", &spare, &spare_pid));
   std::string id;
   ASSERT_TRUE(RunPod(PodConfig("spare"), &id).ok());
-  EXPECT_EQ(ReadFile(dir_ + "/state/pods/" + id + "/address"), before[0].address);
-  EXPECT_FALSE(fs::exists(dir_ + "/state/spares/" + before[0].id));
+  EXPECT_EQ(ReadFile(dir_ + "/state/pods/" + id + "/address"), spare.address);
+  EXPECT_FALSE(fs::exists(dir_ + "/state/spares/" + spare.id));
   // The infra is that shim's child (the shim is its subreaper and parent).
   std::string infra = InfraPid(id);
   std::istringstream stat(ReadFile("/proc/" + infra + "/stat"));
   std::string f1, f2, f3, ppid;
   stat >> f1 >> f2 >> f3 >> ppid;
-  EXPECT_EQ(ppid, std::to_string(spare_pids[0]));
+  EXPECT_EQ(ppid, std::to_string(spare_pid));
   std::vector<Spare> after = ReadySpares(dir_ + "/state", 1);
   ASSERT_EQ(after.size(), 1u);
-  EXPECT_NE(after[0].id, before[0].id);
+  EXPECT_NE(after[0].id, spare.id);
   ASSERT_TRUE(RemovePod(id).ok());
-  EXPECT_FALSE(fs::exists(SocketOf(before[0].address)));
-  EXPECT_TRUE(Eventually([&] { return ShimPids(before[0].id).empty(); }));
+  EXPECT_FALSE(fs::exists(SocketOf(spare.address)));
+  EXPECT_TRUE(Eventually([&] { return ShimPids(spare.id).empty(); }));
   ExpectNothingLeft({infra}, {id});
 }
 
@@ -578,18 +588,17 @@ TEST_F(SandboxTest, RunPodTakesTheSpareShimAndANewOneIsStarted) {
 // dir and socket are removed.
 TEST_F(SandboxTest, ADeadSpareIsPassedOver) {
   ASSERT_GT(StartDaemon(), 0) << ReadFile(dir_ + "/peapodd.log");
-  std::vector<Spare> before = ReadySpares(dir_ + "/state", 1);
-  ASSERT_EQ(before.size(), 1u);
-  std::vector<pid_t> spare_pids = ShimPids(before[0].id);
-  ASSERT_EQ(spare_pids.size(), 1u);
-  ASSERT_EQ(kill(spare_pids[0], SIGKILL), 0);
-  ASSERT_TRUE(Eventually([&] { return ShimPids(before[0].id).empty(); }));
+  Spare spare;
+  pid_t spare_pid = -1;
+  ASSERT_NO_FATAL_FAILURE(OneReadySpare(dir_ + "/state", &spare, &spare_pid));
+  ASSERT_EQ(kill(spare_pid, SIGKILL), 0);
+  ASSERT_TRUE(Eventually([&] { return ShimPids(spare.id).empty(); }));
   std::string id;
   grpc::Status s = RunPod(PodConfig("after-dead-spare"), &id);
   ASSERT_TRUE(s.ok()) << s.error_message() << "\n" << ReadFile(dir_ + "/peapodd.log");
-  EXPECT_NE(ReadFile(dir_ + "/state/pods/" + id + "/address"), before[0].address);
-  EXPECT_FALSE(fs::exists(dir_ + "/state/spares/" + before[0].id));
-  EXPECT_FALSE(fs::exists(SocketOf(before[0].address)));
+  EXPECT_NE(ReadFile(dir_ + "/state/pods/" + id + "/address"), spare.address);
+  EXPECT_FALSE(fs::exists(dir_ + "/state/spares/" + spare.id));
+  EXPECT_FALSE(fs::exists(SocketOf(spare.address)));
   EXPECT_NE(ReadFile(dir_ + "/peapodd.log").find("went away"), std::string::npos);
   std::string infra = InfraPid(id);
   ASSERT_TRUE(RemovePod(id).ok());
