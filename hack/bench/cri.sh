@@ -23,6 +23,12 @@
 #   exec   (with --exec) ExecSync of `true` + ContainerStats + ContainerStatus
 #   stop   StopContainer + RemoveContainer
 #   stopp  StopPodSandbox + RemovePodSandbox
+# With --cni it then runs the same plugin chain alone, straight from this
+# script (ip netns add, then bridge ADD and portmap ADD on its result, on a
+# third bridge; untimed DEL and netns removal after each), and prints its
+# p50 and each runtime's runp p50 above it: the floor under both runtimes'
+# runp, and each runtime's own share (the script's own spawning of the two
+# plugins counts ~1 ms into the floor).
 # Then it holds --pods pods (one sleeping container each) on both and sums the
 # resident memory per pod: peapod's shims + infra processes vs containerd's
 # runc shims + pause processes (the containers' own sleeps are the same on
@@ -73,7 +79,8 @@ cleanup() {
   umount -l "$W/run" 2>/dev/null || true
   if [ "$cni" = yes ]; then
     # Pods are removed (CNI DEL) before this; the bridges stay behind otherwise.
-    for br in pbench0 pbench1; do ip link del "$br" 2>/dev/null || true; done
+    for br in pbench0 pbench1 pbench2; do ip link del "$br" 2>/dev/null || true; done
+    for ns in $(ip netns list 2>/dev/null | grep -o "^pbench-plug-[0-9]*"); do ip netns del "$ns"; done
   fi
   if [ -z "$k8s_cg_before" ]; then
     for d in /sys/fs/cgroup/*/k8s.io; do [ -d "$d" ] && rmdir "$d" 2>/dev/null || true; done
@@ -217,7 +224,50 @@ echo "== lifecycle, $rounds rounds, interleaved, CNI bridge: $cni," \
   "seccomp runtime/default: $([ ${#seccomp[@]} -gt 0 ] && echo yes || echo no)" \
   "(load: $(cut -d' ' -f1-3 /proc/loadavg))"
 "$build/hack/bench/cri-bench" --rounds "$rounds" --image "$image" "${hostnet[@]}" "${seccomp[@]}" "${execs[@]}" \
-  "${endpoints[@]}"
+  "${endpoints[@]}" | tee "$W/lifecycle.txt"
+
+if [ "$cni" = yes ]; then
+  echo "== the CNI plugins alone: the same chain run by this script, $rounds times"
+  bridge_conf bench-plugins pbench2 10.92.0.0/24 "$W/plug/ipam" > "$W/plug.conflist"
+  python3 - "$W/plug.conflist" "$rounds" "$W/lifecycle.txt" <<'PY'
+import json, os, statistics, subprocess, sys, time
+conf = json.load(open(sys.argv[1]))
+rounds = int(sys.argv[2])
+runp = next(l.split() for l in open(sys.argv[3]) if l.startswith("runp "))
+def run(plugin, command, cid, netns, prev=None):
+    c = dict(plugin, cniVersion=conf["cniVersion"], name=conf["name"])
+    if prev is not None:
+        c["prevResult"] = prev
+    if plugin.get("capabilities", {}).get("portMappings"):
+        c["runtimeConfig"] = {"portMappings": []}
+    env = dict(os.environ, CNI_COMMAND=command, CNI_CONTAINERID=cid, CNI_NETNS=netns,
+               CNI_IFNAME="eth0", CNI_PATH="/usr/lib/cni")
+    p = subprocess.run(["/usr/lib/cni/" + plugin["type"]], input=json.dumps(c).encode(),
+                       env=env, capture_output=True)
+    if p.returncode != 0:
+        sys.exit(f"cri.sh: {plugin['type']} {command}: {p.stdout.decode()} {p.stderr.decode()}")
+    return json.loads(p.stdout) if p.stdout.strip() else None
+ms = []
+for i in range(rounds + 1):  # the first one warms up, unrecorded
+    ns = f"pbench-plug-{i}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    netns, cid = f"/run/netns/{ns}", f"plug{i}"
+    t0 = time.monotonic()
+    prev = None
+    for plugin in conf["plugins"]:
+        prev = run(plugin, "ADD", cid, netns, prev)
+    if i > 0:
+        ms.append((time.monotonic() - t0) * 1000)
+    for plugin in reversed(conf["plugins"]):
+        run(plugin, "DEL", cid, netns, prev)
+    subprocess.run(["ip", "netns", "del", ns], check=True)
+ms.sort()
+floor = statistics.median(ms)
+print(f"plugins  {floor:11.1f} ms {ms[int(0.9 * (len(ms) - 1))]:7.1f} ms  (p50, p90)")
+print(f"runp p50 above the plugins alone: peapod {float(runp[1]) - floor:+.1f} ms,"
+      f" containerd {float(runp[5]) - floor:+.1f} ms")
+PY
+fi
 
 echo "== memory with $pods pods each"
 coproc HOLD { "$build/hack/bench/cri-bench" --hold "$pods" --image "$image" "${hostnet[@]}" \
