@@ -175,15 +175,7 @@ class ContainerTest : public ::testing::Test {
     delete registry_;
     registry_ = nullptr;
     // Rootfs mounts of anything a failed test left behind first.
-    for (int i = 0; i < 3; ++i) {
-      std::istringstream mi(ReadFile("/proc/self/mountinfo"));
-      for (std::string line; std::getline(mi, line);) {
-        std::istringstream f(line);
-        std::string a, b, c, d, mnt;
-        f >> a >> b >> c >> d >> mnt;
-        if (mnt.starts_with(dir_ + "/")) umount2(mnt.c_str(), MNT_DETACH);
-      }
-    }
+    UnmountUnder(dir_);
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }

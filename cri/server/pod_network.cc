@@ -135,6 +135,19 @@ absl::StatusOr<CniAddStart> BeginPodNetwork(const Daemon& d, const PodRecord& r,
   return net.StartAdd(PodCniOptions(d), Attachment(r, PodNetnsPath(d, r.id)));
 }
 
+absl::StatusOr<std::string> PinPodNetns(Daemon& d, const std::string& pod_id, Rollback& undo) {
+  absl::StatusOr<PinnedNetns> ns = absl::NotFoundError("no spare");
+  if (d.netns_spare) ns = d.netns_spare->Take(pod_id);
+  if (!ns.ok()) {
+    if (!absl::IsNotFound(ns.status())) d.log.Warn(Cat("spare netns: ", ns.status().ToString()));
+    ns = PinnedNetns::Create(PodNetnsDir(d), pod_id);
+  }
+  if (!ns.ok()) return ns.status();
+  std::string netns = ns->Release();
+  undo.Push("unpin the pod's network namespace", [netns] { return RemovePinnedNetns(netns); });
+  return netns;
+}
+
 absl::StatusOr<EarlyPodNetwork> StartPodNetwork(Daemon& d, const PodRecord& r,
                                                 const v1::PodSandboxConfig& c,
                                                 const CniNetwork& net, CniAddStart first,
@@ -142,18 +155,10 @@ absl::StatusOr<EarlyPodNetwork> StartPodNetwork(Daemon& d, const PodRecord& r,
                                                 Rollback& undo) {
   absl::StatusOr<std::vector<CniPortMapping>> pms = PortMappings(c);
   if (!pms.ok()) return pms.status();
-  // The spare namespace if one is ready (netns_spare.h), else a new one.
-  absl::StatusOr<PinnedNetns> ns = absl::NotFoundError("no spare");
-  if (d.netns_spare) ns = d.netns_spare->Take(r.id);
-  if (!ns.ok()) {
-    if (!absl::IsNotFound(ns.status())) d.log.Warn(Cat("spare netns: ", ns.status().ToString()));
-    ns = PinnedNetns::Create(PodNetnsDir(d), r.id);
-  }
-  if (!ns.ok()) return ns.status();
+  absl::StatusOr<std::string> netns = PinPodNetns(d, r.id, undo);
+  if (!netns.ok()) return netns.status();
   EarlyPodNetwork out;
-  out.netns = ns->Release();
-  undo.Push("unpin the pod's network namespace",
-            [netns = out.netns] { return RemovePinnedNetns(netns); });
+  out.netns = *std::move(netns);
   CniAttachment a = Attachment(r, out.netns);
   a.port_mappings = std::move(*pms);
   CniOptions opts = PodCniOptions(d);
@@ -189,19 +194,6 @@ absl::Status CheckPodNetworkConfig(const v1::PodSandboxConfig& c) {
   // Contents are built (and so validated) without writing anything.
   if (absl::StatusOr<std::string> h = HostsFileContent(*in); !h.ok()) return h.status();
   if (absl::StatusOr<std::string> rc = ResolvConfContent(*in); !rc.ok()) return rc.status();
-  return absl::OkStatus();
-}
-
-absl::Status SetUpLoopbackOnly(Daemon& d, PodRecord& r, int64_t infra_pid, Rollback& undo) {
-  if (r.network_mode == NamespaceMode::kNode) return absl::OkStatus();
-  absl::StatusOr<PinnedNetns> ns =
-      PinnedNetns::Pin(Cat("/proc/", infra_pid, "/ns/net"), PodNetnsDir(d), r.id);
-  if (!ns.ok()) return ns.status();
-  std::string netns = ns->Release();
-  undo.Push("unpin the pod's network namespace", [netns] { return RemovePinnedNetns(netns); });
-  r.netns_path = netns;
-  if (absl::Status s = BringLoopbackUp(netns); !s.ok()) return s;
-  d.log.Info(Cat("pod ", r.id, ": no CNI network: loopback only"));
   return absl::OkStatus();
 }
 

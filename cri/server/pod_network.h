@@ -67,11 +67,11 @@ absl::StatusOr<EarlyPodNetwork> StartPodNetwork(Daemon& d, const PodRecord& r,
                                                 std::function<absl::Status()> before_add,
                                                 Rollback& undo);
 
-// For a pod with its own network namespace and no CNI network (with one,
-// StartPodNetwork made the namespace first): pins the infra's namespace at
-// PodNetnsPath and brings its loopback up, recording r.netns_path. The
-// unpin goes on `undo`.
-absl::Status SetUpLoopbackOnly(Daemon& d, PodRecord& r, int64_t infra_pid, Rollback& undo);
+// The pod's network namespace, loopback up, pinned at PodNetnsPath(pod_id):
+// the spare one if ready (netns_spare.h), else a new one. The unpin goes on
+// `undo`. StartPodNetwork uses it; a pod with its own namespace and no CNI
+// network gets just this (loopback only), before its infra, which joins it.
+absl::StatusOr<std::string> PinPodNetns(Daemon& d, const std::string& pod_id, Rollback& undo);
 
 // CNI DEL for the pod (when anything of its network may exist) and unpins its
 // namespace. Idempotent; also right for pods left half-built by a crash.

@@ -131,15 +131,7 @@ class PodNetworkTest : public ::testing::Test {
     }
     KillShimsMentioning(dir_);  // any a failed test left
     delete registry_;
-    for (int i = 0; i < 3; ++i) {
-      std::istringstream mi(ReadFile("/proc/self/mountinfo"));
-      for (std::string line; std::getline(mi, line);) {
-        std::istringstream f(line);
-        std::string a, b, c, d, mnt;
-        f >> a >> b >> c >> d >> mnt;
-        if (mnt.starts_with(dir_ + "/")) umount2(mnt.c_str(), MNT_DETACH);
-      }
-    }
+    UnmountUnder(dir_);
     std::system((std::string("ip link del ") + kBridge + " 2>/dev/null").c_str());
     std::error_code ec;
     fs::remove_all(dir_, ec);

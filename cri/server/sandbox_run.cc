@@ -155,11 +155,12 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   const std::string dir = PodDir(d, pod->id);
   absl::StatusOr<std::string> infra = FindBinary(d.config.infra_binary, "cri/infra");
   if (!infra.ok()) return absl::FailedPreconditionError(Cat("infra: ", infra.status().message()));
-  // With a CNI network the pod's namespace is made first and the infra
-  // joins it (pod_network.h, EarlyPodNetwork).
-  absl::StatusOr<std::optional<CniNetwork>> cni =
-      PodCniNetwork(d, NamespaceModeFromProto(
-                           req.config().linux().security_context().namespace_options().network()));
+  // A pod with its own network namespace: the namespace is made (or taken
+  // ready) first, loopback up, and the infra joins it by path; with a CNI
+  // network, ADD runs in it meanwhile (pod_network.h, EarlyPodNetwork).
+  const NamespaceMode network =
+      NamespaceModeFromProto(req.config().linux().security_context().namespace_options().network());
+  absl::StatusOr<std::optional<CniNetwork>> cni = PodCniNetwork(d, network);
   if (!cni.ok()) return cni.status();
   PodRecord r = NewRecord(req, *pod);
   // The ADD's first plugin starts before anything else (pod_network.h).
@@ -173,7 +174,7 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   steps.Mark("plugin");
   spec::SandboxSpecInput in;
   in.pod = *pod;
-  if (cni->has_value()) in.netns_path = PodNetnsPath(d, pod->id);
+  if (network != NamespaceMode::kNode) in.netns_path = PodNetnsPath(d, pod->id);
   in.infra_binary = *infra;
   in.rootfs_path = dir + "/rootfs";
   absl::StatusOr<oci::Spec> infra_spec = spec::BuildSandboxSpec(in);
@@ -199,7 +200,7 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
 
   // 3. The pod's network namespace, and CNI ADD in it (once the record is
   //    durable) while the rest goes on: first, as the ADD is the longest
-  //    step of all.
+  //    step of all. Without a CNI network, the namespace alone (loopback).
   std::optional<EarlyPodNetwork> early;
   if (cni->has_value()) {
     absl::StatusOr<EarlyPodNetwork> started = StartPodNetwork(
@@ -207,6 +208,11 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
         [record_synced] { return record_synced.get(); }, undo);
     if (!started.ok()) return started.status();
     early = *std::move(started);
+  } else if (network != NamespaceMode::kNode) {
+    absl::StatusOr<std::string> netns = PinPodNetns(d, r.id, undo);
+    if (!netns.ok()) return netns.status();
+    r.netns_path = *std::move(netns);
+    d.log.Info(Cat("pod ", r.id, ": no CNI network: loopback only"));
   }
 
   // 4. The pod dir and the infra bundle. With a spare shim ready, its dir
@@ -275,9 +281,8 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   steps.Mark("started");
 
   // 7. Network and pod files (pod_network.h): with a CNI network, the
-  //    result of the ADD started in step 3; otherwise the infra's netns is
-  //    pinned with its loopback up (no CNI: loopback only). r.ip and
-  //    r.additional_ips; DEL and unpin on `undo`. Then /etc/hosts,
+  //    result of the ADD started in step 3 (r.ip and r.additional_ips; DEL
+  //    on `undo`); without one, the pod has its loopback only. Then /etc/hosts,
   //    /etc/resolv.conf and /etc/hostname in the pod dir, removed with it.
   if (early) {
     const absl::StatusOr<std::vector<std::string>>& ips = early->ips.get();
@@ -287,8 +292,6 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
       r.ip = (*ips)[0];
       r.additional_ips.assign(ips->begin() + 1, ips->end());
     }
-  } else {
-    if (absl::Status s = SetUpLoopbackOnly(d, r, *pid, undo); !s.ok()) return s;
   }
   steps.Mark("network");
   if (absl::Status s = WritePodFilesFor(r, req.config(), dir); !s.ok()) return s;
@@ -298,9 +301,6 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   //    once, on disk and fsynced just after (RecordStore::UpdateSoon): a
   //    reboot needs only the NOTREADY record, which is durable.
   r.infra_pid = *pid;
-  if (r.network_mode != NamespaceMode::kNode && r.netns_path.empty()) {
-    r.netns_path = Cat("/proc/", *pid, "/ns/net");
-  }
   r.state = PodState::kReady;
   if (absl::Status s = d.pods->UpdateSoon(r); !s.ok()) return s;
   Failpoint("runp:ready");

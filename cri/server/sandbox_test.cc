@@ -111,6 +111,7 @@ class SandboxTest : public ::testing::Test {
       waitpid(pid, nullptr, 0);
     }
     KillShimsMentioning(dir_);  // the spare shims of the daemons just killed
+    UnmountUnder(dir_);         // and their spare network namespace's pin
     if (!HasFailure()) {
       fs::remove_all(dir_);
     } else {
@@ -261,7 +262,12 @@ class SandboxTest : public ::testing::Test {
     for (const std::string& pid : infra_pids) {
       EXPECT_FALSE(fs::exists("/proc/" + pid)) << "infra " << pid << " left";
     }
-    EXPECT_EQ(Sh("grep -c '" + dir_ + "' /proc/self/mountinfo"), "0") << "mounts left";
+    // The daemon's spare network namespace (netns_spare.h) is its own, as
+    // spare shims are.
+    EXPECT_EQ(Sh("grep '" + dir_ + "' /proc/self/mountinfo | grep -v '" + dir_ +
+                 "/state/netns/spare-' | wc -l"),
+              "0")
+        << "mounts left";
     for (const std::string& id : pod_ids) {
       for (const char* ctl : {"memory", "pids", "cpu,cpuacct", "devices", "freezer"}) {
         std::string cg = "/sys/fs/cgroup/" + std::string(ctl) + cgroup_parent_ + "/" + id;

@@ -6,10 +6,12 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/mount.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 
 namespace peapod::cri {
@@ -33,6 +35,21 @@ inline int KillShimsMentioning(const std::string& dir) {
   }
   closedir(proc);
   return n;
+}
+
+// Unmounts (lazily) everything mounted under `dir`/: what a failed test left
+// (rootfs mounts), or what a SIGKILLed peapodd leaves until the next one
+// starts (its spare network namespace's pin: NetnsSpare).
+inline void UnmountUnder(const std::string& dir) {
+  for (int i = 0; i < 3; ++i) {  // stacked mounts come off one per pass
+    std::ifstream mi("/proc/self/mountinfo");
+    for (std::string line; std::getline(mi, line);) {
+      std::istringstream f(line);
+      std::string a, b, c, d, mnt;
+      f >> a >> b >> c >> d >> mnt;
+      if (mnt.starts_with(dir + "/")) umount2(mnt.c_str(), MNT_DETACH);
+    }
+  }
 }
 
 }  // namespace peapod::cri
