@@ -321,6 +321,13 @@ TEST_F(SandboxTest, RunpStoppRmpThroughPeactl) {
   EXPECT_NE(inspect.find("/peapod-infra"), std::string::npos) << "runtimeSpec in info: " << inspect;
   std::string pid = InfraPid(id);
   ASSERT_TRUE(fs::exists("/proc/" + pid)) << pid;
+  // No CNI network: the pod's own network namespace, pinned under the
+  // state dir before the infra joined it, its loopback up and nothing else.
+  const std::string pin = dir_ + "/state/netns/" + id;
+  EXPECT_EQ(Sh("stat -L -c %i /proc/" + pid + "/ns/net"), Sh("stat -c %i " + pin));
+  EXPECT_NE(Sh("readlink /proc/" + pid + "/ns/net"), Sh("readlink /proc/self/ns/net"));
+  EXPECT_EQ(Sh("nsenter --net=" + pin + " ip -o link show | awk '{print $2 $3}'"),
+            "lo:<LOOPBACK,UP,LOWER_UP>");
   // The pod cgroup lives under cgroup_parent.
   EXPECT_TRUE(fs::exists("/sys/fs/cgroup/memory" + cgroup_parent_ + "/" + id));
   EXPECT_NE(
