@@ -554,6 +554,12 @@ std::vector<Spare> ReadySpares(const std::string& state_dir, size_t n) {
       std::string a = ReadFile(e.path().string() + "/address");
       if (!a.empty()) out.push_back({e.path().filename().string(), a});
     }
+    // The shim writes its address before peapodd has connected to it; a
+    // spare is ready (Take can hand it out) once peapodd says so.
+    std::string log = ReadFile(fs::path(state_dir).parent_path().string() + "/peapodd.log");
+    std::erase_if(out, [&](const Spare& s) {
+      return log.find("spare shim " + s.id + " ready") == std::string::npos;
+    });
     return out.size() >= n;
   });
   return out;

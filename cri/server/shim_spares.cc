@@ -89,6 +89,7 @@ void ShimSpares::Fill() {
     absl::StatusOr<Spare> s = StartOne();
     lock.lock();
     if (s.ok()) {
+      log_.Debug(Cat("spare shim ", s->id, " ready"));
       ready_.push_back(*std::move(s));
       continue;
     }
