@@ -15,61 +15,16 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "oci/seccomp/default_profile.h"
+#include "oci/spec/capability_names.h"
 
 namespace peapod::cri::spec {
 namespace {
-
-// Indexed by capability number (linux/capability.h).
-constexpr const char* kCapNames[] = {
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-};
-constexpr int kCapCount = sizeof(kCapNames) / sizeof(kCapNames[0]);
 
 // "net_admin" / "CAP_NET_ADMIN" -> "CAP_NET_ADMIN"; "" when unknown.
 std::string CanonicalCap(absl::string_view name) {
   std::string up = absl::AsciiStrToUpper(name);
   if (!absl::StartsWith(up, "CAP_")) up = absl::StrCat("CAP_", up);
-  for (const char* c : kCapNames) {
+  for (std::string_view c : oci::kCapabilityNames) {
     if (up == c) return up;
   }
   return "";
@@ -117,7 +72,7 @@ const std::vector<std::string>& DefaultCapabilities() {
 }
 
 std::vector<std::string> AllCapabilities() {
-  int last = kCapCount - 1;
+  int last = static_cast<int>(oci::kCapabilityNames.size()) - 1;
   std::ifstream in("/proc/sys/kernel/cap_last_cap");
   int k = 0;
   if (in >> k && k >= 0 && k < last) last = k;
@@ -134,7 +89,7 @@ std::vector<std::string> AllCapabilities() {
   }
   std::vector<std::string> caps;
   for (int i = 0; i <= last; ++i) {
-    if (i >= 64 || (bounding >> i) & 1) caps.emplace_back(kCapNames[i]);
+    if (i >= 64 || (bounding >> i) & 1) caps.emplace_back(oci::kCapabilityNames[i]);
   }
   return caps;
 }

@@ -9,67 +9,25 @@
 #include "oci/linux/capabilities.h"
 #include "oci/linux/errno_status.h"
 #include "oci/linux/file_util.h"
+#include "oci/spec/capability_names.h"
 
 namespace peapod::linux {
 namespace {
 
-// Index = capability number (linux/capability.h).
-constexpr const char* kCapNames[] = {
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-};
-
-constexpr int kKnownLast = static_cast<int>(std::size(kCapNames)) - 1;
+constexpr int kKnownLast = static_cast<int>(oci::kCapabilityNames.size()) - 1;
 
 }  // namespace
 
 absl::StatusOr<int> CapabilityNumber(const std::string& name) {
   for (int i = 0; i <= kKnownLast; ++i) {
-    if (name == kCapNames[i]) return i;
+    if (name == oci::kCapabilityNames[i]) return i;
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown capability \"", name, "\""));
 }
 
-std::string CapabilityName(int cap) { return cap >= 0 && cap <= kKnownLast ? kCapNames[cap] : ""; }
+std::string CapabilityName(int cap) {
+  return cap >= 0 && cap <= kKnownLast ? std::string(oci::kCapabilityNames[cap]) : "";
+}
 
 int KernelLastCap() {
   // Fixed for the boot: read once per process. An atomic, not a guarded

@@ -129,7 +129,19 @@ TEST_F(PeaTest, HelpForEveryVerb) {
 TEST_F(PeaTest, FeaturesAndVersion) {
   Result r = Pea({"features"});
   ASSERT_EQ(r.status, 0);
-  EXPECT_TRUE(json::Parse(r.out).ok());
+  absl::StatusOr<json::Value> features = json::Parse(r.out);
+  ASSERT_TRUE(features.ok()) << features.status();
+  // Every capability the launcher knows, in capability-number order.
+  const json::Value* linux = features->Find("linux");
+  ASSERT_NE(linux, nullptr);
+  const json::Value* caps = linux->Find("capabilities");
+  ASSERT_TRUE(caps != nullptr && caps->is_array());
+  std::vector<std::string> names;
+  for (const json::Value& c : caps->as_array()) names.push_back(c.as_string());
+  ASSERT_EQ(names.size(), 41u);
+  EXPECT_EQ(names[0], "CAP_CHOWN");
+  EXPECT_EQ(names[21], "CAP_SYS_ADMIN");
+  EXPECT_EQ(names[40], "CAP_CHECKPOINT_RESTORE");
   r = Pea({"--version"});
   EXPECT_EQ(r.status, 0);
   EXPECT_THAT(r.out, StartsWith("pea version "));
