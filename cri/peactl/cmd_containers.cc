@@ -160,17 +160,9 @@ int Inspect(const Globals& g, const std::vector<std::string>& ids, const std::st
       rc = Fail("inspecting container " + id, s);
       continue;
     }
-    json::Value doc{json::Object{}};
-    absl::StatusOr<json::Value> status = json::Parse(MessageJson(resp.status()));
-    doc.Set("status", status.ok() ? *status : json::Value());
-    json::Value info{json::Object{}};
-    std::map<std::string, std::string> sorted(resp.info().begin(), resp.info().end());
-    for (const auto& [k, v] : sorted) {
-      absl::StatusOr<json::Value> parsed = json::Parse(v);
-      info.Set(k, parsed.ok() ? *parsed : json::Value(v));
+    if (!PrintDocument(InspectDocument(resp.status(), resp.info()), format)) {
+      return Fail("unknown output format");
     }
-    doc.Set("info", std::move(info));
-    if (!PrintDocument(json::Write(doc, true), format)) return Fail("unknown output format");
   }
   return rc;
 }

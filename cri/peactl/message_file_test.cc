@@ -77,5 +77,31 @@ TEST(OutputTest, ShortIdsAndYaml) {
   EXPECT_EQ(HumanSize(1500000), "1.5MB");
 }
 
+// inspect/inspectp/inspecti: the status, then the info keys sorted, a value
+// that is JSON nested as JSON and one that is not kept as a string.
+TEST(OutputTest, InspectDocument) {
+  runtime::v1::PodSandboxStatus status;
+  status.set_id("abc");
+  status.set_state(runtime::v1::SANDBOX_NOTREADY);
+  google::protobuf::Map<std::string, std::string> info;
+  info["runtimeSpec"] = R"({"ociVersion": "1.0.2"})";
+  info["pid"] = "42";
+  info["note"] = "not json {";
+  EXPECT_EQ(InspectDocument(status, info), R"({
+  "status": {
+    "id": "abc",
+    "state": "SANDBOX_NOTREADY"
+  },
+  "info": {
+    "note": "not json {",
+    "pid": 42,
+    "runtimeSpec": {
+      "ociVersion": "1.0.2"
+    }
+  }
+}
+)");
+}
+
 }  // namespace
 }  // namespace peapod::cri::peactl

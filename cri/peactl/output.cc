@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <map>
 
 #include "google/protobuf/util/json_util.h"
+#include "oci/spec/json.h"
 
 namespace peapod::cri::peactl {
 namespace {
@@ -29,6 +31,21 @@ std::string MessageJson(const google::protobuf::Message& m) {
   std::string out;
   if (!google::protobuf::util::MessageToJsonString(m, &out, opts).ok()) return "{}";
   return out;
+}
+
+std::string InspectDocument(const google::protobuf::Message& status,
+                            const google::protobuf::Map<std::string, std::string>& info) {
+  json::Value doc{json::Object{}};
+  absl::StatusOr<json::Value> parsed_status = json::Parse(MessageJson(status));
+  doc.Set("status", parsed_status.ok() ? *parsed_status : json::Value());
+  json::Value out_info{json::Object{}};
+  std::map<std::string, std::string> sorted(info.begin(), info.end());
+  for (const auto& [k, v] : sorted) {
+    absl::StatusOr<json::Value> parsed = json::Parse(v);
+    out_info.Set(k, parsed.ok() ? *parsed : json::Value(v));
+  }
+  doc.Set("info", std::move(out_info));
+  return json::Write(doc, true);
 }
 
 std::string JsonToYaml(const std::string& json) {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "google/protobuf/map.h"
 #include "google/protobuf/message.h"
 
 namespace peapod::cri::peactl {
@@ -18,6 +19,11 @@ std::string JsonToYaml(const std::string& json);
 // Prints JSON text as `format` ("json" or "yaml") to stdout; false if the
 // format is unknown.
 bool PrintDocument(const std::string& json, std::string_view format);
+// crictl inspect's document as indented JSON: {"status": <status>, "info":
+// {<key>: <value>}}, the keys sorted and each value parsed when it is JSON
+// (the verbose info of a status response), kept as a string when not.
+std::string InspectDocument(const google::protobuf::Message& status,
+                            const google::protobuf::Map<std::string, std::string>& info);
 
 // Columns padded to their widest cell, three spaces apart, like crictl.
 class Table {
