@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "cri/images/digest.h"
 #include "cri/images/test_registry.h"
 #include "cri/images/test_tar.h"
@@ -709,6 +710,47 @@ TEST_F(PodNetworkTest, StopAndRemoveReleaseTheAddress) {
   TearDown();  // Stop + Remove
   EXPECT_FALSE(fs::exists(lease));
   EXPECT_FALSE(fs::exists(netns));
+}
+
+// CNI DEL that cannot run (the network config became unreadable): Stop and
+// Remove fail naming the pod and the cause, the pod keeps its address and
+// namespace, and once the config is back a retry releases both.
+TEST_F(PodNetworkTest, StopAndRemoveFailWhileDelCannotRunAndARetryReleases) {
+  std::string pod;
+  ASSERT_TRUE(RunPod(PodConfig("del-fails"), &pod).ok()) << Log();
+  pods_.push_back(pod);  // TearDown's Stop + Remove is the retry
+  std::string lease = dir_ + "/ipam/peapod-h4-cri/" + PodIp(pod);
+  const std::string broken = dir_ + "/net.d/00-broken.conflist";  // sorts first
+  std::ofstream(broken) << "{not json";
+  absl::Cleanup restore = [&] { fs::remove(broken); };
+  auto call = [&](bool remove) {
+    grpc::ClientContext ctx;
+    if (remove) {
+      v1::RemovePodSandboxRequest req;
+      req.set_pod_sandbox_id(pod);
+      v1::RemovePodSandboxResponse resp;
+      return runtime_->RemovePodSandbox(&ctx, req, &resp);
+    }
+    v1::StopPodSandboxRequest req;
+    req.set_pod_sandbox_id(pod);
+    v1::StopPodSandboxResponse resp;
+    return runtime_->StopPodSandbox(&ctx, req, &resp);
+  };
+  for (bool remove : {false, true}) {
+    grpc::Status s = call(remove);
+    EXPECT_FALSE(s.ok());
+    EXPECT_EQ(s.error_message().rfind(
+                  std::string(remove ? "remove" : "stop") + " pod sandbox " + pod + ": ", 0),
+              0u)
+        << s.error_message();
+    EXPECT_NE(s.error_message().find("00-broken.conflist"), std::string::npos) << s.error_message();
+  }
+  EXPECT_TRUE(fs::exists(lease));
+  EXPECT_TRUE(fs::exists(dir_ + "/state/netns/" + pod));
+  std::move(restore).Invoke();
+  TearDown();
+  EXPECT_FALSE(fs::exists(lease));
+  EXPECT_FALSE(fs::exists(dir_ + "/state/netns/" + pod));
 }
 
 }  // namespace

@@ -72,6 +72,21 @@ ShimOptions PodShimOptions(const Daemon& d) {
   return o;
 }
 
+absl::Status WithLockedPod(Daemon& d, const std::string& raw_id, std::string_view what,
+                           absl::FunctionRef<absl::Status(Daemon&, const PodRecord&)> op) {
+  absl::StatusOr<std::string> id = d.pods->Resolve(raw_id);
+  if (absl::IsNotFound(id.status())) return absl::OkStatus();
+  if (!id.ok()) return id.status();
+  ObjectLocks::Held held = d.pod_locks.Lock(*id);
+  absl::StatusOr<PodRecord> pod = d.pods->Get(*id);  // as of holding the lock
+  if (absl::IsNotFound(pod.status())) return absl::OkStatus();
+  if (!pod.ok()) return pod.status();
+  if (absl::Status s = op(d, *pod); !s.ok()) {
+    return absl::Status(s.code(), Cat(what, " ", pod->id, ": ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ShimDeleteAction(Daemon& d, const std::string& id, const std::string& bundle) {
   std::error_code ec;
   if (!std::filesystem::is_directory(bundle, ec)) return absl::OkStatus();

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "cri/server/daemon.h"
 #include "cri/shimclient/shim_client.h"
@@ -45,6 +46,14 @@ absl::Status StopPod(Daemon& d, const PodRecord& pod);
 // Removes a pod (sandbox_remove.cc): stops it, removes its containers, its
 // infra task, its shim, its directory and its record. Idempotent.
 absl::Status RemovePod(Daemon& d, const PodRecord& pod);
+
+// StopPodSandbox and RemovePodSandbox's frame: resolves `raw_id` (an id or
+// unique prefix), holds the pod's lock and runs `op` on its record as of
+// holding it. A pod that is not there, or is gone by then, is OK (the CRI's
+// Stop and Remove are idempotent); an error of `op` is prefixed with
+// "<what> <id>: ".
+absl::Status WithLockedPod(Daemon& d, const std::string& raw_id, std::string_view what,
+                           absl::FunctionRef<absl::Status(Daemon&, const PodRecord&)> op);
 
 // Brings a pod's state up to date with its shim: a READY pod whose shim or
 // infra is gone becomes NOTREADY, persisted. Returns the record (unchanged

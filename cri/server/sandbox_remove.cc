@@ -45,17 +45,7 @@ absl::Status RemovePod(Daemon& d, const PodRecord& pod) {
 
 absl::Status HandleRemovePodSandbox(Daemon& d, const ::runtime::v1::RemovePodSandboxRequest& req,
                                     ::runtime::v1::RemovePodSandboxResponse&) {
-  absl::StatusOr<std::string> id = d.pods->Resolve(req.pod_sandbox_id());
-  if (absl::IsNotFound(id.status())) return absl::OkStatus();
-  if (!id.ok()) return id.status();
-  ObjectLocks::Held held = d.pod_locks.Lock(*id);
-  absl::StatusOr<PodRecord> pod = d.pods->Get(*id);  // as of holding the lock
-  if (absl::IsNotFound(pod.status())) return absl::OkStatus();
-  if (!pod.ok()) return pod.status();
-  if (absl::Status s = RemovePod(d, *pod); !s.ok()) {
-    return absl::Status(s.code(), Cat("remove pod sandbox ", pod->id, ": ", s.message()));
-  }
-  return absl::OkStatus();
+  return WithLockedPod(d, req.pod_sandbox_id(), "remove pod sandbox", RemovePod);
 }
 
 }  // namespace peapod::cri

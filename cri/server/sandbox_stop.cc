@@ -50,17 +50,7 @@ absl::Status StopPod(Daemon& d, const PodRecord& pod) {
 
 absl::Status HandleStopPodSandbox(Daemon& d, const ::runtime::v1::StopPodSandboxRequest& req,
                                   ::runtime::v1::StopPodSandboxResponse&) {
-  absl::StatusOr<std::string> id = d.pods->Resolve(req.pod_sandbox_id());
-  if (absl::IsNotFound(id.status())) return absl::OkStatus();
-  if (!id.ok()) return id.status();
-  ObjectLocks::Held held = d.pod_locks.Lock(*id);
-  absl::StatusOr<PodRecord> pod = d.pods->Get(*id);  // as of holding the lock
-  if (absl::IsNotFound(pod.status())) return absl::OkStatus();
-  if (!pod.ok()) return pod.status();
-  if (absl::Status s = StopPod(d, *pod); !s.ok()) {
-    return absl::Status(s.code(), Cat("stop pod sandbox ", pod->id, ": ", s.message()));
-  }
-  return absl::OkStatus();
+  return WithLockedPod(d, req.pod_sandbox_id(), "stop pod sandbox", StopPod);
 }
 
 }  // namespace peapod::cri
