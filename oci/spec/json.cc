@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <unordered_set>
 
 #include "absl/status/status.h"
@@ -85,6 +86,48 @@ constexpr size_t kMaxDepth = 512;
 // Builds a Value tree from yajl callbacks. Containers under construction are
 // reached through pointers on a stack; a container's storage only grows while
 // it is the innermost open one, so the pointers stay valid.
+// Length of the valid UTF-8 sequence at s[i], 0 if invalid (overlong
+// forms, surrogates and code points above U+10FFFF are invalid).
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  auto cont = [&](size_t k) { return i + k < s.size() && (b(k) & 0xC0) == 0x80; };
+  unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
+    if (c == 0xED && b(1) >= 0xA0) return 0;  // surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xF0 && b(1) < 0x90) return 0;   // overlong
+    if (c == 0xF4 && b(1) >= 0x90) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+// `s` with every byte that is not part of valid UTF-8 replaced by U+FFFD,
+// as Go's encoding/json does when it reads and when it writes (runc and
+// containerd see such strings so); nullopt when `s` is valid as it is.
+std::optional<std::string> FixUtf8(std::string_view s) {
+  std::optional<std::string> fixed;
+  for (size_t i = 0; i < s.size();) {
+    size_t n = Utf8SequenceLength(s, i);
+    if (n == 0 && !fixed) fixed.emplace(s.substr(0, i));
+    if (n == 0) {
+      *fixed += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
+    if (fixed) fixed->append(s.substr(i, n));
+    i += n;
+  }
+  return fixed;
+}
+
 struct Builder {
   Value root;
   bool have_root = false;
@@ -155,7 +198,9 @@ int OnNumber(void* ctx, const char* s, size_t len) {
 }
 
 int OnString(void* ctx, const unsigned char* s, size_t len) {
-  B(ctx)->Add(Value(std::string(reinterpret_cast<const char*>(s), len)));
+  std::string_view text(reinterpret_cast<const char*>(s), len);
+  std::optional<std::string> fixed = FixUtf8(text);
+  B(ctx)->Add(Value(fixed ? *std::move(fixed) : std::string(text)));
   return 1;
 }
 
@@ -163,7 +208,9 @@ int OnStartMap(void* ctx) { return B(ctx)->Open(Value(Object{})); }
 
 int OnMapKey(void* ctx, const unsigned char* s, size_t len) {
   Builder::Frame& f = B(ctx)->stack.back();
-  f.key.assign(reinterpret_cast<const char*>(s), len);
+  std::string_view text(reinterpret_cast<const char*>(s), len);
+  std::optional<std::string> fixed = FixUtf8(text);
+  f.key = fixed ? *std::move(fixed) : std::string(text);
   if (!f.seen.insert(f.key).second) {
     B(ctx)->error = absl::StrCat("duplicate key \"", f.key, "\"");
     return 0;
@@ -289,48 +336,11 @@ absl::StatusOr<Value> ParseFile(const std::string& path, size_t max_bytes) {
 
 namespace {
 
-// Length of the valid UTF-8 sequence at s[i], 0 if invalid (overlong
-// forms, surrogates and code points above U+10FFFF are invalid).
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  auto cont = [&](size_t k) { return i + k < s.size() && (b(k) & 0xC0) == 0x80; };
-  unsigned char c = b(0);
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
-    if (c == 0xED && b(1) >= 0xA0) return 0;  // surrogate
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    if (c == 0xF0 && b(1) < 0x90) return 0;   // overlong
-    if (c == 0xF4 && b(1) >= 0x90) return 0;  // above U+10FFFF
-    return 4;
-  }
-  return 0;
-}
-
-// Writes a string, replacing invalid UTF-8 bytes with U+FFFD (as Go's
-// encoder does) so the output is always valid JSON.
+// Writes a string; invalid UTF-8 as U+FFFD, so the output is always JSON.
 void GenString(yajl_gen g, std::string_view s) {
-  std::string fixed;
-  const std::string_view* out = &s;
-  for (size_t i = 0; i < s.size();) {
-    size_t n = Utf8SequenceLength(s, i);
-    if (n == 0 && fixed.empty()) fixed.assign(s.substr(0, i));
-    if (n == 0) {
-      fixed += "\xEF\xBF\xBD";
-      ++i;
-      continue;
-    }
-    if (!fixed.empty()) fixed.append(s.substr(i, n));
-    i += n;
-  }
-  std::string_view fixed_view(fixed);
-  if (!fixed.empty()) out = &fixed_view;
-  yajl_gen_string(g, reinterpret_cast<const unsigned char*>(out->data()), out->size());
+  std::optional<std::string> fixed = FixUtf8(s);
+  if (fixed) s = *fixed;
+  yajl_gen_string(g, reinterpret_cast<const unsigned char*>(s.data()), s.size());
 }
 
 void Gen(yajl_gen g, const Value& v) {

@@ -87,10 +87,13 @@ bool operator==(const Value& a, const Value& b);
 
 // Parses a complete JSON document. Errors say where (line/column or byte
 // offset) and what yajl reported; duplicate object keys are an error.
+// Bytes of a string or key that are not valid UTF-8 read as U+FFFD, as Go's
+// decoder (runc, containerd) reads them, and as Write writes them.
 absl::StatusOr<Value> Parse(std::string_view text);
 // Reads a file (at most max_bytes, an error if larger) and parses it.
 absl::StatusOr<Value> ParseFile(const std::string& path, size_t max_bytes = 64 << 20);
-// Writes a value as JSON text. Strings are escaped per RFC 8259.
+// Writes a value as JSON text. Strings are escaped per RFC 8259, invalid
+// UTF-8 written as U+FFFD.
 std::string Write(const Value& value, bool pretty = false);
 
 // Path-aware typed reads. `path` is the JSON path of `v` ("$.process"); the
