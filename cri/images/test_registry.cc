@@ -60,16 +60,19 @@ std::string Descriptor(const std::string& type, const std::string& digest, size_
          "\",\"size\":" + std::to_string(size) + "}";
 }
 
+std::string UserConfig(const std::string& user) { return "{\"User\":\"" + user + "\"}"; }
+
+// `config_object`: the image config's "config" member, JSON text.
 TestImage BuildWithTypes(const std::vector<std::string>& layers,
-                         const std::vector<std::string>& diff_ids, const std::string& user,
+                         const std::vector<std::string>& diff_ids, const std::string& config_object,
                          const std::string& layer_type, const std::string& arch,
                          const std::string& manifest_type, const std::string& config_type) {
   TestImage im;
   std::string ids;
   for (const auto& d : diff_ids) ids += (ids.empty() ? "\"" : ",\"") + d + "\"";
-  std::string config = "{\"architecture\":\"" + arch +
-                       "\",\"os\":\"linux\",\"config\":{\"User\":\"" + user +
-                       "\"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[" + ids + "]}}";
+  std::string config = "{\"architecture\":\"" + arch + "\",\"os\":\"linux\",\"config\":" +
+                       config_object + ",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[" + ids +
+                       "]}}";
   im.config_digest = DigestOf(config);
   im.blobs[im.config_digest] = config;
   std::string layer_json;
@@ -90,15 +93,24 @@ TestImage BuildWithTypes(const std::vector<std::string>& layers,
 TestImage BuildImage(const std::vector<std::string>& layers,
                      const std::vector<std::string>& diff_ids, const std::string& user,
                      const std::string& layer_type, const std::string& arch) {
-  return BuildWithTypes(layers, diff_ids, user, layer_type, arch,
+  return BuildWithTypes(layers, diff_ids, UserConfig(user), layer_type, arch,
                         "application/vnd.oci.image.manifest.v1+json",
+                        "application/vnd.oci.image.config.v1+json");
+}
+
+TestImage BuildImageWithConfig(const std::vector<std::string>& tars,
+                               const std::string& config_object) {
+  std::vector<std::string> diff_ids;
+  for (const std::string& t : tars) diff_ids.push_back(DigestOf(t));
+  return BuildWithTypes(tars, diff_ids, config_object, "application/vnd.oci.image.layer.v1.tar",
+                        "amd64", "application/vnd.oci.image.manifest.v1+json",
                         "application/vnd.oci.image.config.v1+json");
 }
 
 TestImage BuildDockerImage(const std::vector<std::string>& gzip_layers,
                            const std::vector<std::string>& diff_ids, const std::string& user,
                            const std::string& arch) {
-  return BuildWithTypes(gzip_layers, diff_ids, user,
+  return BuildWithTypes(gzip_layers, diff_ids, UserConfig(user),
                         "application/vnd.docker.image.rootfs.diff.tar.gzip", arch,
                         "application/vnd.docker.distribution.manifest.v2+json",
                         "application/vnd.docker.container.image.v1+json");

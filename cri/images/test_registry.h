@@ -31,6 +31,11 @@ TestImage BuildImage(
     const std::string& layer_media_type = "application/vnd.oci.image.layer.v1.tar+gzip",
     const std::string& architecture = "amd64");
 
+// An OCI image of uncompressed layer tars whose config's "config" member
+// (entrypoint, cmd, env, user...) is `config_object`, JSON text.
+TestImage BuildImageWithConfig(const std::vector<std::string>& tars,
+                               const std::string& config_object);
+
 // The same as a Docker image: schema2 manifest, Docker config and gzip
 // layer media types.
 TestImage BuildDockerImage(const std::vector<std::string>& gzip_layers,

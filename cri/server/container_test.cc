@@ -25,7 +25,7 @@
 #include "cri/images/digest.h"
 #include "cri/images/test_registry.h"
 #include "cri/images/test_tar.h"
-#include "cri/server/test_sweep.h"
+#include "cri/server/test_support.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
@@ -45,18 +45,6 @@ using images::testing::TestImage;
 using images::testing::TestRegistry;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-std::string BuildDir() {
-  const char* b = getenv("PEAPOD_BUILD_DIR");
-  return b ? b : ".";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 int64_t Int(const json::Value* v) {
   if (v == nullptr) return -1;
@@ -89,32 +77,7 @@ bool Contains(const std::vector<std::string>& v, const std::string& s) {
 
 // An OCI image of the given layers and "config" object (JSON text).
 TestImage MakeImage(const std::vector<std::string>& tars, const std::string& config) {
-  std::vector<std::string> layers, diff_ids;
-  for (const std::string& t : tars) {
-    diff_ids.push_back(images::DigestOf(t));
-    layers.push_back(t);  // uncompressed layers are valid OCI layers
-  }
-  TestImage im =
-      images::testing::BuildImage(layers, diff_ids, "", "application/vnd.oci.image.layer.v1.tar");
-  // Swap in our config: same diff_ids, more fields.
-  std::string ids;
-  for (const std::string& d : diff_ids) ids += (ids.empty() ? "\"" : ",\"") + d + "\"";
-  std::string body = R"({"architecture":"amd64","os":"linux","config":)" + config +
-                     R"(,"rootfs":{"type":"layers","diff_ids":[)" + ids + "]}}";
-  std::string old_config = im.blobs[im.config_digest];
-  im.blobs.erase(im.config_digest);
-  std::string digest = images::DigestOf(body);
-  im.blobs[digest] = body;
-  auto replace = [](std::string& s, const std::string& from, const std::string& to) {
-    size_t at = s.find(from);
-    if (at != std::string::npos) s.replace(at, from.size(), to);
-  };
-  replace(im.manifest, im.config_digest, digest);
-  replace(im.manifest, "\"size\":" + std::to_string(old_config.size()),
-          "\"size\":" + std::to_string(body.size()));
-  im.config_digest = digest;
-  im.digest = images::DigestOf(im.manifest);
-  return im;
+  return images::testing::BuildImageWithConfig(tars, config);
 }
 
 // busybox (with the applets the tests use), peapod-probe, passwd and group.

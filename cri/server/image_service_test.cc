@@ -21,6 +21,7 @@
 #include "cri/images/image_store.h"
 #include "cri/images/test_registry.h"
 #include "cri/images/test_tar.h"
+#include "cri/server/test_support.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
@@ -39,18 +40,6 @@ using images::testing::TestImage;
 using images::testing::TestRegistry;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-std::string BuildDir() {
-  const char* b = getenv("PEAPOD_BUILD_DIR");
-  return b ? b : ".";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // A busybox image: /bin/busybox plus /bin/sh, and a file naming the variant
 // (so two variants have different layers and ids).

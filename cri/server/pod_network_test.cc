@@ -24,7 +24,7 @@
 #include "cri/images/digest.h"
 #include "cri/images/test_registry.h"
 #include "cri/images/test_tar.h"
-#include "cri/server/test_sweep.h"
+#include "cri/server/test_support.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -49,18 +49,6 @@ using ::testing::HasSubstr;
 constexpr char kBridge[] = "pph4cri0";
 constexpr char kSubnetPrefix[] = "10.89.1.";
 
-std::string BuildDir() {
-  const char* b = getenv("PEAPOD_BUILD_DIR");
-  return b ? b : ".";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // A one-layer image: busybox with its applets, a CGI script for httpd.
 TestImage BusyboxImage() {
   TarBuilder t;
@@ -76,27 +64,8 @@ TestImage BusyboxImage() {
          "#!/bin/sh\necho \"$REQUEST_METHOD $REQUEST_URI $HTTP_X_PEAPOD\" >> /tmp/hits\n"
          "echo 'Content-Type: text/plain'\necho\necho ok\n",
          0755);
-  std::string layer = t.Build();
-  std::string diff_id = images::DigestOf(layer);
-  TestImage im =
-      images::testing::BuildImage({layer}, {diff_id}, "", "application/vnd.oci.image.layer.v1.tar");
-  std::string body = R"({"architecture":"amd64","os":"linux","config":{"Cmd":["sleep","3600"],)"
-                     R"("Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":[")" +
-                     diff_id + "\"]}}";
-  std::string old_config = im.blobs[im.config_digest];
-  im.blobs.erase(im.config_digest);
-  std::string digest = images::DigestOf(body);
-  im.blobs[digest] = body;
-  auto replace = [](std::string& s, const std::string& from, const std::string& to) {
-    size_t at = s.find(from);
-    if (at != std::string::npos) s.replace(at, from.size(), to);
-  };
-  replace(im.manifest, im.config_digest, digest);
-  replace(im.manifest, "\"size\":" + std::to_string(old_config.size()),
-          "\"size\":" + std::to_string(body.size()));
-  im.config_digest = digest;
-  im.digest = images::DigestOf(im.manifest);
-  return im;
+  return images::testing::BuildImageWithConfig({t.Build()},
+                                               R"({"Cmd":["sleep","3600"],"Env":["PATH=/bin"]})");
 }
 
 class PodNetworkTest : public ::testing::Test {

@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "cri/server/test_sweep.h"
+#include "cri/server/test_support.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
@@ -37,18 +37,6 @@ using namespace std::chrono_literals;
 
 const char* const kFailpoints[] = {"runp:record",  "runp:bundle",  "runp:shim",
                                    "runp:created", "runp:started", "runp:ready"};
-
-std::string BuildDir() {
-  const char* b = getenv("PEAPOD_BUILD_DIR");
-  return b ? b : ".";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string Sh(const std::string& cmd, int* code = nullptr) {
   std::string out;

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "cri/server/test_support.h"
 #include "cri/store/id.h"
 #include "cri/store/record_store.h"
 #include "grpcpp/create_channel.h"
@@ -34,18 +35,6 @@ namespace {
 namespace v1 = ::runtime::v1;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-std::string BuildDir() {
-  const char* b = getenv("PEAPOD_BUILD_DIR");
-  return b ? b : ".";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Waits up to `timeout` for pid; its wait status, or -1 if still running.
 int WaitFor(pid_t pid, std::chrono::milliseconds timeout) {

@@ -13,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-#include "cri/server/test_sweep.h"
+#include "cri/server/test_support.h"
 #include "cri/spec/container_spec.h"
 #include "gtest/gtest.h"
 #include "oci/spec/spec.h"
@@ -23,13 +23,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // The last NSpid of a process: its pid in its own PID namespace.
 std::string InnerPid(uint32_t pid) {

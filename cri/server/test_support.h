@@ -1,7 +1,7 @@
-// For the CRI integration tests: after a test that SIGKILLed peapodd, the
-// shims it had started (its spare shims among them: ShimSpares) run on, as
-// they do on a node until the next peapodd cleans up. A test that does not
-// start peapodd again sweeps them itself.
+// What the CRI integration tests share: where the build is, reading a file,
+// and sweeping up after a SIGKILLed peapodd (its shims, spare ones among
+// them, run on as they do on a node until the next peapodd cleans up; a
+// test that does not start peapodd again sweeps them itself).
 #pragma once
 
 #include <dirent.h>
@@ -15,6 +15,20 @@
 #include <string>
 
 namespace peapod::cri {
+
+// The build tree (PEAPOD_BUILD_DIR, which CTest sets), else ".".
+inline std::string BuildDir() {
+  const char* b = std::getenv("PEAPOD_BUILD_DIR");
+  return b ? b : ".";
+}
+
+// A whole file ("" if it cannot be read).
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
 
 // SIGKILLs every containerd-shim-peapod-v2 whose command line mentions
 // `dir` (the test's private state dir); returns how many.
