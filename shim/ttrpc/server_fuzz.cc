@@ -28,13 +28,22 @@ void Check(bool ok, const char* what) {
   }
 }
 
+// The fixture's temp dir, removed at exit (the server itself is never
+// destroyed: its threads may be mid-connection when the process ends).
+char g_dir[] = "/tmp/peapod-ttrpc-fuzz-XXXXXX";
+
+void RemoveDir() {
+  unlink((std::string(g_dir) + "/s").c_str());
+  rmdir(g_dir);
+}
+
 struct Fixture {
   std::string path;
   peapod::ttrpc::Server server;
   Fixture() {
-    char tmpl[] = "/tmp/peapod-ttrpc-fuzz-XXXXXX";
-    Check(mkdtemp(tmpl) != nullptr, "mkdtemp");
-    path = std::string(tmpl) + "/s";
+    Check(mkdtemp(g_dir) != nullptr, "mkdtemp");
+    std::atexit(RemoveDir);
+    path = std::string(g_dir) + "/s";
     server.Register("fuzz.Echo", "Echo", [](std::string_view p) -> absl::StatusOr<std::string> {
       return std::string(p);
     });
