@@ -70,9 +70,9 @@ TestImage BuildWithTypes(const std::vector<std::string>& layers,
   TestImage im;
   std::string ids;
   for (const auto& d : diff_ids) ids += (ids.empty() ? "\"" : ",\"") + d + "\"";
-  std::string config = "{\"architecture\":\"" + arch + "\",\"os\":\"linux\",\"config\":" +
-                       config_object + ",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[" + ids +
-                       "]}}";
+  std::string config = "{\"architecture\":\"" + arch +
+                       "\",\"os\":\"linux\",\"config\":" + config_object +
+                       ",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[" + ids + "]}}";
   im.config_digest = DigestOf(config);
   im.blobs[im.config_digest] = config;
   std::string layer_json;

@@ -43,7 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string want = a.ip + "\t";
     for (size_t j = 0; j < a.hostnames.size(); ++j) want += (j ? " " : "") + a.hostnames[j];
     Check(lines[first + i] == want);
-    for (unsigned char c : lines[first + i]) Check((c >= 0x20 && c != 0x7f && c != '#') || c == '\t');
+    for (unsigned char c : lines[first + i])
+      Check((c >= 0x20 && c != 0x7f && c != '#') || c == '\t');
   }
   return 0;
 }
