@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "oci/cgroups/manager.h"
 #include "oci/linux/capabilities.h"
+#include "oci/runtime/state_store.h"
 #include "shim/cli.h"
 #include "shim/events.h"
 #include "shim/reaper.h"
@@ -255,6 +256,9 @@ int main(int argc, char** argv) {
   if (f->ns.empty() || f->id.empty()) {
     return Fail(absl::InvalidArgumentError("-namespace and -id are required"));
   }
+  // Both name files: the namespace a runtime state dir, the id a container.
+  if (absl::Status s = peapod::runtime::ValidateId(f->ns, "-namespace"); !s.ok()) return Fail(s);
+  if (absl::Status s = peapod::runtime::ValidateId(f->id, "-id"); !s.ok()) return Fail(s);
   if (f->action == "start") return CmdStart(*f);
   if (f->action == "delete") return CmdDelete(*f);
   return Fail(

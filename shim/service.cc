@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "github.com/containerd/containerd/api/events/task.pb.h"
+#include "oci/runtime/state_store.h"
 #include "oci/spec/json.h"
 #include "shim/rootfs.h"
 #include "shim/runtime_choice.h"
@@ -159,6 +160,9 @@ absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateT
   if (!req.checkpoint().empty()) {
     return absl::UnimplementedError("restore from checkpoint is not supported by this shim");
   }
+  // The id names the runtime's state dir, and an exec id its files in the
+  // bundle: refused here, before anything is mounted or written.
+  if (absl::Status s = runtime::ValidateId(req.id(), "task id"); !s.ok()) return s;
   absl::StatusOr<std::string> binary = RuntimeBinaryOf(req);
   if (!binary.ok()) return binary.status();
   auto c = std::make_shared<Container>();
@@ -334,6 +338,7 @@ absl::StatusOr<Empty> TaskService::Exec(const task::ExecProcessRequest& req) {
   absl::StatusOr<std::shared_ptr<Container>> c = Find(req.id());
   if (!c.ok()) return c.status();
   if (req.exec_id().empty()) return absl::InvalidArgumentError("exec id is required");
+  if (absl::Status s = runtime::ValidateId(req.exec_id(), "exec id"); !s.ok()) return s;
   if ((*c)->init->status().state == ProcState::kStopped) {
     return absl::FailedPreconditionError(absl::StrCat("container ", req.id(), " is stopped"));
   }

@@ -387,5 +387,57 @@ TEST_F(ShimDirectTest, PidsListsExecsAndCheckpointIsUnimplemented) {
   ShutdownAndCheck();
 }
 
+// Ids name files (the runtime's state dir, an exec's pid and spec files in the
+// bundle, the namespace's runtime root): a bad one is refused by name before
+// anything is written, and the shim goes on serving.
+TEST_F(ShimDirectTest, IdsThatAreNotPlainNamesAreRefused) {
+  std::string b = Bundle("i1", "sleep 1000");
+  for (const char* bad : {"../escape", "a/b"}) {
+    Result r =
+        Sh(absl::StrCat("cd ", b, " && env -u TTRPC_ADDRESS PEAPOD_SHIM_SOCKET_DIR=", dir_,
+                        "/s PEAPOD_SHIM_RUNTIME_ROOT=", dir_, "/state ", shim_, " -namespace '",
+                        bad, "' -address ", dir_, "/peapodd.sock -publish-binary '' -id i1 start"));
+    EXPECT_NE(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find(absl::StrCat("invalid -namespace \"", bad, "\"")), std::string::npos)
+        << r.out;
+  }
+  EXPECT_FALSE(fs::exists(dir_ + "/state")) << "a runtime root was made";
+  StartShim("i1", b);
+  absl::StatusOr<task::CreateTaskResponse> c = Create("../i1", b, "");
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(c.status())) << c.status();
+  EXPECT_NE(c.status().message().find("invalid task id \"../i1\""), std::string::npos)
+      << c.status();
+  ASSERT_TRUE(Create("i1", b, "").ok());
+  ASSERT_TRUE(Simple("Start", "i1").ok());
+  // With a dir named like an exec's file prefix, "x/../../escaped" would put
+  // the exec's pid file at <dir>/escaped.pid.
+  fs::create_directories(b + "/.exec-x");
+  task::ExecProcessRequest ex;
+  ex.set_id("i1");
+  ex.mutable_spec()->set_value(R"({"args":["true"],"cwd":"/","env":["PATH=/bin"]})");
+  google::protobuf::Empty empty;
+  for (const char* bad : {"x/../../escaped", "..", "a\nb"}) {
+    ex.set_exec_id(bad);
+    absl::Status s = Call("Exec", ex, &empty);
+    EXPECT_TRUE(absl::IsInvalidArgument(s)) << bad << ": " << s;
+    EXPECT_NE(s.message().find("invalid exec id"), std::string::npos) << s;
+    EXPECT_TRUE(absl::IsNotFound(Simple("Start", "i1", bad))) << bad;
+  }
+  EXPECT_FALSE(fs::exists(dir_ + "/escaped.pid"));
+  EXPECT_FALSE(fs::exists(dir_ + "/escaped.json"));
+  ex.set_exec_id("good-1.x");
+  ASSERT_TRUE(Call("Exec", ex, &empty).ok());
+  ASSERT_TRUE(Simple("Start", "i1", "good-1.x").ok());
+  EXPECT_EQ(Wait("i1", "good-1.x"), 0u);
+  task::KillRequest kill;
+  kill.set_id("i1");
+  kill.set_signal(SIGKILL);
+  ASSERT_TRUE(Call("Kill", kill, &empty).ok());
+  EXPECT_EQ(Wait("i1"), 128u + SIGKILL);
+  Delete("i1");
+  ShutdownAndCheck();
+}
+
 }  // namespace
 }  // namespace peapod::shim

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -20,18 +21,18 @@ namespace peapod::runtime {
 
 using linux::ErrnoStatus;
 
-absl::Status ValidateId(const std::string& id) {
-  if (id.empty()) return absl::InvalidArgumentError("container id is empty");
-  if (id.size() > 1024) return absl::InvalidArgumentError("container id is too long");
+absl::Status ValidateId(const std::string& id, absl::string_view what) {
+  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
+  if (id.size() > 1024) return absl::InvalidArgumentError(absl::StrCat(what, " is too long"));
   if (id == "." || id == "..") {
-    return absl::InvalidArgumentError(absl::StrCat("invalid container id \"", id, "\""));
+    return absl::InvalidArgumentError(absl::StrCat("invalid ", what, " \"", id, "\""));
   }
   for (char c : id) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '+' || c == '-' || c == '.';
     if (!ok) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid container id \"", id, "\": only [a-zA-Z0-9_+.-] allowed"));
+      return absl::InvalidArgumentError(absl::StrCat("invalid ", what, " \"", absl::CHexEscape(id),
+                                                     "\": only [a-zA-Z0-9_+.-] allowed"));
     }
   }
   return absl::OkStatus();

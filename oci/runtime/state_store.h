@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "oci/linux/errno_status.h"
 #include "oci/runtime/runtime.h"
 #include "oci/spec/spec.h"
@@ -36,8 +37,9 @@ struct StateRecord {
 };
 
 // Checks a container id: non-empty, at most 1024 bytes, letters, digits and
-// "_+-." only, not "." or "..".
-absl::Status ValidateId(const std::string& id);
+// "_+-." only, not "." or "..". `what` names it in the error ("exec id", ...):
+// every id that becomes a file name goes through here.
+absl::Status ValidateId(const std::string& id, absl::string_view what = "container id");
 
 // <root>/<id>.
 std::string StateDir(const Options& opts, const std::string& id);
