@@ -14,6 +14,13 @@ absl::Status HandleVersion(Daemon& d, const ::runtime::v1::VersionRequest& req,
 // Status: RuntimeReady and NetworkReady conditions, plus config when verbose.
 absl::Status HandleStatus(Daemon& d, const ::runtime::v1::StatusRequest& req,
                           ::runtime::v1::StatusResponse& resp);
+// RuntimeConfig: the cgroup driver (cgroupfs) a kubelet must use with peapod.
+absl::Status HandleRuntimeConfig(Daemon& d, const ::runtime::v1::RuntimeConfigRequest& req,
+                                 ::runtime::v1::RuntimeConfigResponse& resp);
+// UpdateRuntimeConfig: the node's pod CIDRs, checked and logged.
+absl::Status HandleUpdateRuntimeConfig(Daemon& d,
+                                       const ::runtime::v1::UpdateRuntimeConfigRequest& req,
+                                       ::runtime::v1::UpdateRuntimeConfigResponse& resp);
 // ListPodSandbox: pods from the store that pass the filter.
 absl::Status HandleListPodSandbox(Daemon& d, const ::runtime::v1::ListPodSandboxRequest& req,
                                   ::runtime::v1::ListPodSandboxResponse& resp);

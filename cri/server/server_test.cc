@@ -207,6 +207,39 @@ TEST_F(ServerTest, UnimplementedRpcsAnswerThroughTheEdge) {
   EXPECT_NE(log.find("/runtime.v1.ImageService/StreamImages failed"), std::string::npos) << log;
 }
 
+// What a kubelet sends at start: it takes the cgroup driver from
+// RuntimeConfig (KubeletCgroupDriverFromCRI), and tells the pod CIDRs.
+TEST_F(ServerTest, KubeletRuntimeConfigCallsAnswer) {
+  ASSERT_GT(StartDaemon(), 0) << ReadFile(dir_ + "/peapodd.log");
+  {
+    grpc::ClientContext ctx;
+    v1::RuntimeConfigResponse resp;
+    grpc::Status s = Stub()->RuntimeConfig(&ctx, v1::RuntimeConfigRequest(), &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_TRUE(resp.has_linux());
+    EXPECT_EQ(resp.linux().cgroup_driver(), v1::CGROUPFS);  // SYSTEMD is the zero value
+  }
+  auto update = [&](const std::string& cidr) {
+    grpc::ClientContext ctx;
+    v1::UpdateRuntimeConfigRequest req;
+    req.mutable_runtime_config()->mutable_network_config()->set_pod_cidr(cidr);
+    v1::UpdateRuntimeConfigResponse resp;
+    return Stub()->UpdateRuntimeConfig(&ctx, req, &resp);
+  };
+  for (const char* good : {"", "10.244.1.0/24", "10.244.1.0/24,fd00:10:244:1::/64", "0.0.0.0/0"}) {
+    grpc::Status s = update(good);
+    EXPECT_TRUE(s.ok()) << good << ": " << s.error_message();
+  }
+  for (const char* bad : {"10.244.1.0/33", "10.244.1.0", "fd00::/129", "10.244.1.0/24,",
+                          "10.244.1.0/-1", "banana/8", "10.244.1.0/24\n#x"}) {
+    grpc::Status s = update(bad);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+    EXPECT_NE(s.error_message().find("pod_cidr"), std::string::npos) << s.error_message();
+  }
+  std::string log = ReadFile(dir_ + "/peapodd.log");
+  EXPECT_NE(log.find("pod CIDR is 10.244.1.0/24,fd00:10:244:1::/64"), std::string::npos) << log;
+}
+
 TEST_F(ServerTest, SocketIs0660InA0700Directory) {
   ASSERT_GT(StartDaemon(), 0) << ReadFile(dir_ + "/peapodd.log");
   struct stat st;

@@ -189,10 +189,10 @@ grpc::Status RuntimeService::StreamPodSandboxStats(
 }
 
 grpc::Status RuntimeService::UpdateRuntimeConfig(grpc::ServerContext*,
-                                                 const v1::UpdateRuntimeConfigRequest*,
-                                                 v1::UpdateRuntimeConfigResponse*) {
+                                                 const v1::UpdateRuntimeConfigRequest* req,
+                                                 v1::UpdateRuntimeConfigResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/UpdateRuntimeConfig", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("UpdateRuntimeConfig"); });
+                   [&] { return HandleUpdateRuntimeConfig(daemon_, *req, *resp); });
 }
 
 grpc::Status RuntimeService::Status(grpc::ServerContext*, const v1::StatusRequest* req,
@@ -235,10 +235,11 @@ grpc::Status RuntimeService::StreamPodSandboxMetrics(
                    [&] { return NotImplemented("StreamPodSandboxMetrics"); });
 }
 
-grpc::Status RuntimeService::RuntimeConfig(grpc::ServerContext*, const v1::RuntimeConfigRequest*,
-                                           v1::RuntimeConfigResponse*) {
+grpc::Status RuntimeService::RuntimeConfig(grpc::ServerContext*,
+                                           const v1::RuntimeConfigRequest* req,
+                                           v1::RuntimeConfigResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/RuntimeConfig", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("RuntimeConfig"); });
+                   [&] { return HandleRuntimeConfig(daemon_, *req, *resp); });
 }
 
 grpc::Status RuntimeService::UpdatePodSandboxResources(grpc::ServerContext*,
