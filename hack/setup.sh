@@ -9,7 +9,12 @@ PKGS="build-essential cmake ninja-build pkg-config git clang-format
   libcap-dev libyaml-cpp-dev busybox-static runc crun containerd
   golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev golang-gogoprotobuf-dev
   docker-registry containernetworking-plugins iproute2 iptables hyperfine skopeo
-  util-linux procps psmisc time lld"
+  util-linux procps psmisc time lld zlib1g-dev"
+# node runs the SPDY test client of the CRI streaming server (integration/stream).
+# A node already on PATH (nodesource's nodejs, say, which bundles npm) is kept;
+# Debian's nodejs leaves npm to a package of its own.
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
@@ -61,5 +66,14 @@ if [ -z "$cni_configured" ]; then
 }
 CNI
   echo "setup: installed the default pod network $CNI_CONF_DIR/10-peapod.conflist"
+fi
+# The test client's npm packages, exactly as its package-lock.json pins them;
+# installed again only when the lock file is newer than the last install.
+stream_dir="$(cd "$(dirname "$0")/.." && pwd)/integration/stream"
+installed="$stream_dir/node_modules/.package-lock.json" # npm rewrites it on each install
+if [ ! -d "$stream_dir/node_modules/spdy-transport" ] || [ ! -f "$installed" ] ||
+  [ -n "$(find "$stream_dir/package-lock.json" -newer "$installed")" ]; then
+  echo "setup: installing integration/stream's npm packages"
+  (cd "$stream_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 echo "setup: all packages present"

@@ -28,6 +28,10 @@ struct Config {
   // Pod shims started ahead of RunPodSandbox (cri/server/shim_spares.h);
   // 0 starts each pod's shim when the pod is made. At most 16.
   int shim_spares = 1;
+  // The streaming server (Exec, PortForward): the address and TCP port the
+  // URLs that the CRI calls return point at; port 0 takes a free one at start.
+  std::string stream_address = "127.0.0.1";
+  int stream_port = 0;
   // [cni]: where plugin binaries and network configs live.
   std::vector<std::string> cni_plugin_dirs = {"/usr/lib/cni", "/opt/cni/bin"};
   std::string cni_conf_dir = "/etc/cni/net.d";

@@ -1,5 +1,7 @@
 // TOML → Config. Each key is read by one small function; anything not
 // consumed is reported as unknown, so a typo never silently keeps a default.
+#include <arpa/inet.h>
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -101,9 +103,10 @@ absl::Status ReadRegistry(const toml::table& root, std::string_view origin, Conf
 }
 
 absl::Status ReadTop(const toml::table& root, std::string_view origin, Config& c) {
-  if (absl::Status s = CheckKnown(root, origin, "",
-                                  {"socket", "root", "state_dir", "log_level", "shim_binary",
-                                   "infra_binary", "shim_spares", "cni", "registry"});
+  if (absl::Status s =
+          CheckKnown(root, origin, "",
+                     {"socket", "root", "state_dir", "log_level", "shim_binary", "infra_binary",
+                      "shim_spares", "stream_address", "stream_port", "cni", "registry"});
       !s.ok()) {
     return s;
   }
@@ -111,7 +114,8 @@ absl::Status ReadTop(const toml::table& root, std::string_view origin, Config& c
                             {"root", &c.root},
                             {"state_dir", &c.state_dir},
                             {"shim_binary", &c.shim_binary},
-                            {"infra_binary", &c.infra_binary}}) {
+                            {"infra_binary", &c.infra_binary},
+                            {"stream_address", &c.stream_address}}) {
     if (absl::Status s = ReadString(root, origin, "", key, *field); !s.ok()) return s;
   }
   for (std::string_view key : {"socket", "root", "state_dir"}) {
@@ -122,6 +126,16 @@ absl::Status ReadTop(const toml::table& root, std::string_view origin, Config& c
   }
   if (absl::Status s = ReadInt(root, origin, "shim_spares", 0, 16, c.shim_spares); !s.ok()) {
     return s;
+  }
+  if (absl::Status s = ReadInt(root, origin, "stream_port", 0, 65535, c.stream_port); !s.ok()) {
+    return s;
+  }
+  {
+    unsigned char buf[16];
+    if (inet_pton(AF_INET, c.stream_address.c_str(), buf) != 1 &&
+        inet_pton(AF_INET6, c.stream_address.c_str(), buf) != 1) {
+      return KeyError(origin, "stream_address", "must be an IP address");
+    }
   }
   std::string level = std::string(LogLevelName(c.log_level));
   if (absl::Status s = ReadString(root, origin, "", "log_level", level); !s.ok()) return s;

@@ -86,6 +86,23 @@ TEST(ConfigTest, ShimSparesIsABoundedInteger) {
   }
 }
 
+TEST(ConfigTest, StreamingServerAddressAndPort) {
+  absl::StatusOr<Config> c = ParseConfig("");
+  EXPECT_EQ(c->stream_address, "127.0.0.1");
+  EXPECT_EQ(c->stream_port, 0);
+  c = ParseConfig("stream_address = \"::1\"\nstream_port = 10010\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->stream_address, "::1");
+  EXPECT_EQ(c->stream_port, 10010);
+  for (const char* bad :
+       {"stream_port = -1\n", "stream_port = 65536\n", "stream_address = \"localhost\"\n",
+        "stream_address = \"\"\n", "stream_address = \"1.2.3.4 \"\n"}) {
+    c = ParseConfig(bad);
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.status().message().find("stream_"), std::string::npos) << c.status();
+  }
+}
+
 TEST(ConfigTest, LoadFileAndMissingFile) {
   char dir[] = "/tmp/peapod-config-test-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);

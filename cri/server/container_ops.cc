@@ -92,6 +92,18 @@ absl::StatusOr<std::unique_ptr<ShimClient>> ConnectPodShim(Daemon& d, const std:
   return ShimClient::Connect(pod->shim_address);
 }
 
+absl::StatusOr<oci::Process> ContainerExecProcess(Daemon& d, const ContainerRecord& c,
+                                                  const std::vector<std::string>& cmd, bool tty) {
+  absl::StatusOr<oci::Spec> spec = oci::LoadSpec(ContainerBundleDir(d, c.id) + "/config.json");
+  if (!spec.ok()) return spec.status();
+  if (!spec->process) return absl::InternalError(Cat("container ", c.id, " has no process"));
+  oci::Process process = *spec->process;
+  process.args = cmd;
+  process.terminal = tty;
+  process.console_size.reset();
+  return process;
+}
+
 absl::StatusOr<ContainerRecord> RefreshContainer(Daemon& d, const std::string& id) {
   absl::StatusOr<ContainerRecord> c = d.containers->Get(id);
   if (!c.ok() || !Live(c->state)) return c;

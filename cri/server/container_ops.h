@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -24,6 +25,7 @@
 #include "cri/server/signal_name.h"
 #include "cri/shimclient/shim_client.h"
 #include "cri/store/records.h"
+#include "oci/spec/spec.h"
 
 namespace peapod::cri {
 
@@ -37,6 +39,11 @@ inline constexpr char kStopSignalAnnotation[] = "peapod.io/stop-signal";
 // A client of the shim serving pod `pod_id`; Unavailable if the pod has no
 // shim address or the shim is gone, NotFound if the pod is unknown.
 absl::StatusOr<std::unique_ptr<ShimClient>> ConnectPodShim(Daemon& d, const std::string& pod_id);
+
+// The process an exec in container `c` runs: the container's own (user,
+// env, capabilities, cwd) with `cmd`, with or without a terminal.
+absl::StatusOr<oci::Process> ContainerExecProcess(Daemon& d, const ContainerRecord& c,
+                                                  const std::vector<std::string>& cmd, bool tty);
 
 // Brings a container's record up to date with its shim: a CREATED/RUNNING
 // container whose process ended becomes EXITED with exit code, reason

@@ -87,7 +87,7 @@ std::string BaseLayer() {
   t.File("bin/busybox", ReadFile("/bin/busybox"), 0755);
   t.File("bin/peapod-probe", ReadFile(BuildDir() + "/oci/probe/peapod-probe"), 0755);
   for (const char* applet : {"sh", "sleep", "cat", "echo", "nc", "ls", "head", "yes", "id", "ps",
-                             "hostname", "wc", "true", "kill", "dd", "grep"}) {
+                             "hostname", "wc", "true", "kill", "dd", "grep", "stty"}) {
     t.Symlink(std::string("bin/") + applet, "busybox");
   }
   t.File("etc/passwd",
@@ -353,6 +353,44 @@ class ContainerTest : public ::testing::Test {
     req.set_timeout(timeout);
     grpc::ClientContext ctx;
     return runtime_->ExecSync(&ctx, req, resp);
+  }
+
+  // A streaming URL from CRI Exec (status in *s).
+  static std::string ExecUrl(const std::string& id, const std::vector<std::string>& cmd, bool in,
+                             bool tty, bool err, grpc::Status* s) {
+    v1::ExecRequest req;
+    req.set_container_id(id);
+    for (const std::string& a : cmd) req.add_cmd(a);
+    req.set_stdin(in);
+    req.set_stdout(true);
+    req.set_stderr(err);
+    req.set_tty(tty);
+    v1::ExecResponse resp;
+    grpc::ClientContext ctx;
+    *s = runtime_->Exec(&ctx, req, &resp);
+    return resp.url();
+  }
+
+  struct Client {
+    int code = -1;
+    std::string out, err;
+  };
+  // integration/stream/kube-stream.mjs (client-go's protocols over node's
+  // spdy-transport, `npm ci` by hack/setup.sh) with `input` as its stdin.
+  static Client KubeStream(const std::string& args, const std::string& input = "") {
+    const char* src = getenv("PEAPOD_SOURCE_DIR");
+    std::string script = std::string(src ? src : ".") + "/integration/stream/kube-stream.mjs";
+    EXPECT_TRUE(fs::exists(fs::path(script).parent_path() / "node_modules/spdy-transport"))
+        << "run hack/setup.sh: it installs the test client's spdy-transport";
+    std::ofstream(dir_ + "/client.in") << input;
+    std::string cmd = "node " + script + " " + args + " <" + dir_ + "/client.in >" + dir_ +
+                      "/client.out 2>" + dir_ + "/client.err";
+    int st = system(cmd.c_str());
+    Client c;
+    c.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    c.out = ReadFile(dir_ + "/client.out");
+    c.err = ReadFile(dir_ + "/client.err");
+    return c;
   }
 
   // peapod-probe's facts from an exec in the container.
@@ -786,6 +824,176 @@ TEST_F(ContainerTest, ExecSyncTimeoutAndHugeOutput) {
   for (const auto& e : fs::directory_iterator(dir_ + "/state/containers/" + id)) {
     EXPECT_FALSE(e.path().filename().string().starts_with("exec-")) << e.path();
   }
+}
+
+// Exec as kubectl exec reaches it: the URL from CRI Exec, upgraded to SPDY
+// by a real SPDY implementation (spdy-transport) speaking client-go's
+// remotecommand protocol. stdin round-trips (past SPDY's 64 KiB windows),
+// stdout and stderr are apart, the exit code comes back, and a URL is
+// good for one connection.
+TEST_F(ContainerTest, StreamingExecCarriesStdioAndTheExitCode) {
+  Pod pod = RunPod("stream");
+  std::string id = Run(pod, Config("main"));
+  grpc::Status s;
+  std::string url =
+      ExecUrl(id, {"sh", "-c", "cat; echo to-err >&2; exit 3"}, true, false, true, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(url.starts_with("http://127.0.0.1:")) << url;
+  std::string input;
+  for (int i = 0; input.size() < (300 << 10); ++i) input += "line " + std::to_string(i) + "\n";
+  Client c = KubeStream("exec '" + url + "' --stdin", input);
+  EXPECT_EQ(c.code, 3) << c.err;
+  EXPECT_TRUE(c.out == input) << c.out.size() << " bytes of " << input.size();
+  EXPECT_EQ(c.err, "to-err\n");
+  // The URL was used up.
+  c = KubeStream("exec '" + url + "'");
+  EXPECT_EQ(c.code, 2);
+  EXPECT_NE(c.err.find("404"), std::string::npos) << c.err;
+  // Success, and an older protocol version (plain-text error stream).
+  url = ExecUrl(id, {"echo", "hi"}, false, false, true, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  c = KubeStream("exec '" + url + "' --protocols v2.channel.k8s.io");
+  EXPECT_EQ(c.code, 0) << c.err;
+  EXPECT_EQ(c.out, "hi\n");
+  // The exec sessions' fifos are gone.
+  for (const auto& e : fs::directory_iterator(dir_ + "/state/containers/" + id)) {
+    EXPECT_FALSE(e.path().filename().string().starts_with("exec-")) << e.path();
+  }
+}
+
+// With a terminal: one output stream, and the size the client sends is the
+// terminal's size inside.
+TEST_F(ContainerTest, StreamingExecWithATerminalTakesItsSize) {
+  Pod pod = RunPod("tty");
+  std::string id = Run(pod, Config("main"));
+  grpc::Status s;
+  std::string url = ExecUrl(id,
+                            {"sh", "-c",
+                             "for i in $(seq 50); do s=$(stty size); [ \"$s\" = '40 100' ] && "
+                             "break; sleep 0.1; done; echo \"size $s\"; [ -t 0 ] && echo tty"},
+                            true, true, false, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  Client c = KubeStream("exec '" + url + "' --stdin --tty --resize 100,40");
+  EXPECT_EQ(c.code, 0) << c.err;
+  EXPECT_NE(c.out.find("size 40 100"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("tty"), std::string::npos) << c.out;
+}
+
+// A client that goes away takes its process with it.
+TEST_F(ContainerTest, StreamingExecEndsWhenTheClientGoesAway) {
+  Pod pod = RunPod("gone");
+  std::string id = Run(pod, Config("main"));
+  grpc::Status s;
+  std::string url = ExecUrl(id, {"sleep", "1017"}, false, false, true, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  Client c = KubeStream("exec '" + url + "' --timeout 2");
+  EXPECT_EQ(c.code, 2) << c.err;
+  v1::ExecSyncResponse resp;
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    ASSERT_TRUE(Exec(id, {"ps"}, &resp).ok());
+    gone = resp.stdout().find("sleep 1017") == std::string::npos;
+    if (!gone) std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_TRUE(gone) << resp.stdout();
+  EXPECT_NE(Log().find("the client went away, killing the process"), std::string::npos);
+}
+
+// kubectl port-forward's path: a connection to a port inside the pod's
+// network namespace.
+TEST_F(ContainerTest, PortForwardReachesAPortInsideThePod) {
+  Pod pod = RunPod("pf");
+  // nc keeps reading the connection while its stdin is open.
+  std::string id =
+      Run(pod, Config("server", {"sh", "-c", "(echo hello-from-pod; sleep 5) | nc -l -p 8080"}));
+  v1::PortForwardRequest req;
+  req.set_pod_sandbox_id(pod.id);
+  req.add_port(8080);
+  v1::PortForwardResponse resp;
+  Client c;
+  // The server may not listen yet: each try is a fresh URL.
+  for (int i = 0; i < 50 && c.out.empty(); ++i) {
+    grpc::ClientContext ctx;
+    grpc::Status s = runtime_->PortForward(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    c = KubeStream("port-forward '" + resp.url() + "' 8080", "ping-from-client\n");
+    if (c.out.empty()) std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_EQ(c.code, 0) << c.err;
+  EXPECT_EQ(c.out, "hello-from-pod\n");
+  // What the client sent reached the server in the pod.
+  std::string log;
+  for (int i = 0; i < 50 && log.find("ping-from-client") == std::string::npos; ++i) {
+    log = ReadFile(dir_ + "/logs/pf/server.log");
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_NE(log.find("ping-from-client"), std::string::npos) << log;
+  // A closed port is an error on the error stream, naming the port.
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(runtime_->PortForward(&ctx, req, &resp).ok());
+  c = KubeStream("port-forward '" + resp.url() + "' 8081", "x");
+  EXPECT_EQ(c.code, 1) << c.err;
+  EXPECT_NE(c.err.find("localhost:8081"), std::string::npos) << c.err;
+}
+
+TEST_F(ContainerTest, StreamingRequestsWithBadInputsAreRefused) {
+  Pod pod = RunPod("streambad");
+  std::string id = Run(pod, Config("main"));
+  grpc::Status s;
+  ExecUrl(id, {"true"}, false, true, true, &s);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("tty and stderr"), std::string::npos) << s.error_message();
+  ExecUrl(id, {}, false, false, true, &s);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ExecUrl("no-such-container", {"true"}, false, false, true, &s);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  {
+    v1::ExecRequest req;
+    req.set_container_id(id);
+    req.add_cmd("true");
+    v1::ExecResponse resp;
+    grpc::ClientContext ctx;
+    s = runtime_->Exec(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  for (int32_t port : {0, 70000}) {
+    v1::PortForwardRequest req;
+    req.set_pod_sandbox_id(pod.id);
+    req.add_port(port);
+    v1::PortForwardResponse resp;
+    grpc::ClientContext ctx;
+    s = runtime_->PortForward(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << port;
+  }
+  {
+    v1::PortForwardRequest req;
+    req.set_pod_sandbox_id("no-such-pod");
+    v1::PortForwardResponse resp;
+    grpc::ClientContext ctx;
+    s = runtime_->PortForward(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  }
+  // Plain HTTP, a WebSocket upgrade and an unknown protocol version: each
+  // refused by the server with its reason, and the URL used up.
+  std::string url = ExecUrl(id, {"true"}, false, false, true, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  std::string base = url.substr(0, url.find("/exec/"));
+  int rc = system(("curl -s -o " + dir_ + "/curl.out -w '%{http_code}' -X POST '" + url + "' > " +
+                   dir_ + "/curl.code")
+                      .c_str());
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(ReadFile(dir_ + "/curl.code"), "400");
+  EXPECT_NE(ReadFile(dir_ + "/curl.out").find("missing upgrade headers"), std::string::npos);
+  Client c = KubeStream("exec '" + url + "'");
+  EXPECT_NE(c.err.find("404"), std::string::npos) << c.err;
+  url = ExecUrl(id, {"true"}, false, false, true, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  c = KubeStream("exec '" + url + "' --protocols v9.channel.k8s.io");
+  EXPECT_EQ(c.code, 2);
+  EXPECT_NE(c.err.find("unable to negotiate protocol"), std::string::npos) << c.err;
+  // A made-up token.
+  c = KubeStream("exec '" + base + "/exec/0123456789abcdef0123456789abcdef'");
+  EXPECT_NE(c.err.find("404"), std::string::npos) << c.err;
 }
 
 TEST_F(ContainerTest, StopTimeoutKillsAProcessIgnoringTerm) {

@@ -13,6 +13,7 @@
 #include "cri/server/netns_spare.h"
 #include "cri/server/shim_spares.h"
 #include "cri/store/record_store.h"
+#include "cri/stream/server.h"
 #include "cri/util/busy_gate.h"
 #include "cri/util/object_locks.h"
 
@@ -39,6 +40,9 @@ struct Daemon {
   // A network namespace made ahead of the next CNI pod (null in tests that
   // run no daemon).
   std::unique_ptr<NetnsSpare> netns_spare;
+  // The streaming server behind Exec and PortForward URLs (null in tests
+  // that run no daemon).
+  std::unique_ptr<stream::Server> streams;
   // RunPodSandbox calls in flight: the spare makers wait for none.
   BusyGate runp_gate;
   // True once state is recovered; RpcEdge gates RPCs on it.

@@ -13,6 +13,7 @@
 #include "cri/server/rpc_edge.h"
 #include "cri/server/services.h"
 #include "cri/server/socket_claim.h"
+#include "cri/server/stream_runtime.h"
 #include "cri/store/record_file.h"
 #include "cri/util/str.h"
 #include "grpcpp/security/server_credentials.h"
@@ -90,6 +91,19 @@ int RunDaemon(Config config) {
     log.Error(Cat("cannot load state: ", s.ToString()));
     return 1;
   }
+  // The streaming server, so Exec and PortForward have somewhere to point.
+  d.streams = std::make_unique<stream::Server>(
+      stream::Runtime{[&d](const stream::ExecRequest& r, const stream::ExecStreams& s) {
+                        return RunStreamExec(d, r, s);
+                      },
+                      [&d](const std::string& pod_id, int port, stream::SpdyStream& data) {
+                        return RunPortForward(d, pod_id, port, data);
+                      }});
+  if (absl::Status s = d.streams->Start(d.config.stream_address, d.config.stream_port); !s.ok()) {
+    log.Error(s.ToString());
+    return 1;
+  }
+  log.Info(Cat("streaming server on ", d.streams->base_url()));
   // 3. gRPC server with both CRI services behind the one edge.
   RpcEdge edge(log, d.ready);
   RuntimeService runtime(d, edge);
@@ -136,7 +150,8 @@ int RunDaemon(Config config) {
   log.Info(Cat("received signal ", sig, ", shutting down"));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
-  d.spares.reset();  // shuts the spare shims down
+  d.streams.reset();  // ends exec and port-forward connections
+  d.spares.reset();   // shuts the spare shims down
   d.netns_spare.reset();
   claim->RemoveSocket();
   return 0;

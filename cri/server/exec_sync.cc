@@ -78,13 +78,9 @@ absl::Status HandleExecSync(Daemon& d, const ::runtime::v1::ExecSyncRequest& req
   }
   // 1. The process: the container's own (user, env, caps, cwd) with cmd.
   std::string bundle = ContainerBundleDir(d, c->id);
-  absl::StatusOr<oci::Spec> spec = oci::LoadSpec(bundle + "/config.json");
-  if (!spec.ok()) return spec.status();
-  if (!spec->process) return absl::InternalError(Cat("container ", c->id, " has no process"));
-  oci::Process process = *spec->process;
-  process.args.assign(req.cmd().begin(), req.cmd().end());
-  process.terminal = false;
-  process.console_size.reset();
+  absl::StatusOr<oci::Process> process =
+      ContainerExecProcess(d, *c, {req.cmd().begin(), req.cmd().end()}, false);
+  if (!process.ok()) return process.status();
   // 2. The fifos, opened for reading before the shim opens them to write.
   std::string exec_id = NewId().substr(0, 16);
   std::string dir = Cat(bundle, "/exec-", exec_id);
@@ -108,7 +104,7 @@ absl::Status HandleExecSync(Daemon& d, const ::runtime::v1::ExecSyncRequest& req
   exec.set_stdout(out_path);
   exec.set_stderr(err_path);
   exec.mutable_spec()->set_type_url("types.containerd.io/opencontainers/runtime-spec/1/Process");
-  exec.mutable_spec()->set_value(oci::SerializeProcess(process));
+  exec.mutable_spec()->set_value(oci::SerializeProcess(*process));
   if (absl::Status s = sc.Exec(exec); !s.ok()) return s;
   absl::Cleanup forget = [&] { (void)sc.Delete(c->id, exec_id); };
   if (absl::StatusOr<uint32_t> pid = sc.Start(c->id, exec_id); !pid.ok()) return pid.status();

@@ -71,6 +71,12 @@ absl::Status HandleReopenContainerLog(Daemon& d,
                                       const ::runtime::v1::ReopenContainerLogRequest& req,
                                       ::runtime::v1::ReopenContainerLogResponse& resp);
 // ExecSync: runs a command in a running container, output capped at 16 MiB.
+// Exec: a single-use streaming URL for a command in a running container.
+absl::Status HandleExec(Daemon& d, const ::runtime::v1::ExecRequest& req,
+                        ::runtime::v1::ExecResponse& resp);
+// PortForward: a single-use streaming URL reaching ports of a ready pod.
+absl::Status HandlePortForward(Daemon& d, const ::runtime::v1::PortForwardRequest& req,
+                               ::runtime::v1::PortForwardResponse& resp);
 absl::Status HandleExecSync(Daemon& d, const ::runtime::v1::ExecSyncRequest& req,
                             ::runtime::v1::ExecSyncResponse& resp);
 // ContainerStats / ListContainerStats: cpu, memory, writable layer.

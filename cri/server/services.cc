@@ -129,9 +129,10 @@ grpc::Status RuntimeService::ExecSync(grpc::ServerContext*, const v1::ExecSyncRe
                    [&] { return HandleExecSync(daemon_, *req, *resp); });
 }
 
-grpc::Status RuntimeService::Exec(grpc::ServerContext*, const v1::ExecRequest*, v1::ExecResponse*) {
+grpc::Status RuntimeService::Exec(grpc::ServerContext*, const v1::ExecRequest* req,
+                                  v1::ExecResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/Exec", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("Exec"); });
+                   [&] { return HandleExec(daemon_, *req, *resp); });
 }
 
 grpc::Status RuntimeService::Attach(grpc::ServerContext*, const v1::AttachRequest*,
@@ -140,10 +141,10 @@ grpc::Status RuntimeService::Attach(grpc::ServerContext*, const v1::AttachReques
                    [&] { return NotImplemented("Attach"); });
 }
 
-grpc::Status RuntimeService::PortForward(grpc::ServerContext*, const v1::PortForwardRequest*,
-                                         v1::PortForwardResponse*) {
+grpc::Status RuntimeService::PortForward(grpc::ServerContext*, const v1::PortForwardRequest* req,
+                                         v1::PortForwardResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/PortForward", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("PortForward"); });
+                   [&] { return HandlePortForward(daemon_, *req, *resp); });
 }
 
 grpc::Status RuntimeService::ContainerStats(grpc::ServerContext*,

@@ -358,6 +358,18 @@ absl::Status ShimClient::CloseIO(const std::string& id, const std::string& exec_
                   absl::StrCat("close io ", id));
 }
 
+absl::Status ShimClient::ResizePty(const std::string& id, const std::string& exec_id,
+                                   uint32_t width, uint32_t height) {
+  task::ResizePtyRequest req;
+  req.set_id(id);
+  req.set_exec_id(exec_id);
+  req.set_width(width);
+  req.set_height(height);
+  google::protobuf::Empty resp;
+  return Annotate(client_->Call(kTask, "ResizePty", req, &resp, kCallTimeout),
+                  absl::StrCat("resize the terminal of ", id));
+}
+
 absl::Status ShimClient::ReopenLog(const std::string& id) {
   task::CloseIORequest req;
   req.set_id(id);

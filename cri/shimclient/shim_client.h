@@ -82,6 +82,9 @@ class ShimClient {
   absl::StatusOr<task::StatsResponse> Stats(const std::string& id);
   absl::StatusOr<task::PidsResponse> Pids(const std::string& id);
   absl::Status CloseIO(const std::string& id, const std::string& exec_id, bool stdin);
+  // The terminal size of a process started with a terminal.
+  absl::Status ResizePty(const std::string& id, const std::string& exec_id, uint32_t width,
+                         uint32_t height);
   // peapod.shim.v1.Logs/Reopen: the shim closes and reopens container id's CRI log.
   absl::Status ReopenLog(const std::string& id);
   // Asks the shim to exit (it does only when it has no container left).
