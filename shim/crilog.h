@@ -21,6 +21,8 @@
 namespace peapod::shim {
 
 inline constexpr char kCriLogScheme[] = "crilog://";
+// A CRI container's stdin fifo, held open by the shim (stdio.h).
+inline constexpr char kCriStdinScheme[] = "cristdin://";
 
 enum class LogStream { kStdout = 0, kStderr = 1 };
 

@@ -74,6 +74,7 @@ void TaskService::Register(ttrpc::Server* server) {
   reg("Connect", Bind(this, &TaskService::Connect));
   reg("Shutdown", Bind(this, &TaskService::Shutdown));
   server->Register(kLogsService, "Reopen", Bind(this, &TaskService::ReopenLog));
+  server->Register(kLogsService, "Attach", Bind(this, &TaskService::AttachOutput));
 }
 
 int TaskService::containers() const {

@@ -80,6 +80,10 @@ class TaskService {
   // go to a new file at the log's path.
   absl::StatusOr<google::protobuf::Empty> ReopenLog(
       const containerd::task::v2::CloseIORequest& req);
+  // peapod.shim.v1.Logs/Attach: a copy of a process's output from now on into
+  // the fifos named by stdout and stderr (CRI Attach; stdio.h).
+  absl::StatusOr<google::protobuf::Empty> AttachOutput(
+      const containerd::task::v2::ExecProcessRequest& req);
 
   // Number of containers the shim holds.
   int containers() const;

@@ -159,6 +159,16 @@ absl::StatusOr<Empty> TaskService::ReopenLog(const task::CloseIORequest& req) {
   return Empty();
 }
 
+absl::StatusOr<Empty> TaskService::AttachOutput(const task::ExecProcessRequest& req) {
+  absl::StatusOr<std::shared_ptr<Process>> p = FindProcess(req.id(), req.exec_id());
+  if (!p.ok()) return p.status();
+  if ((*p)->stdio() == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("process ", req.id(), " has no stdio"));
+  }
+  if (absl::Status s = (*p)->stdio()->Attach(req.stdout(), req.stderr()); !s.ok()) return s;
+  return Empty();
+}
+
 absl::StatusOr<Empty> TaskService::Update(const task::UpdateTaskRequest& req) {
   absl::StatusOr<std::shared_ptr<Container>> c = Find(req.id());
   if (!c.ok()) return c.status();

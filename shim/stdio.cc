@@ -93,9 +93,15 @@ absl::StatusOr<std::unique_ptr<Stdio>> Stdio::Open(const StdioPaths& paths) {
   std::unique_ptr<Stdio> s(new Stdio());
   s->paths_ = paths;
   if (!paths.stdin_path.empty()) {
-    std::string p = StripFileUri(paths.stdin_path);
+    bool held = paths.stdin_path.rfind(kCriStdinScheme, 0) == 0;
+    std::string p = held ? paths.stdin_path.substr(sizeof(kCriStdinScheme) - 1)
+                         : StripFileUri(paths.stdin_path);
     s->stdin_.Reset(open(p.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!s->stdin_) return Errno("open stdin " + p);
+    if (held) {
+      s->stdin_hold_.Reset(open(p.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+      if (!s->stdin_hold_) return Errno("open stdin " + p + " for writing");
+    }
     int fl = fcntl(s->stdin_.get(), F_GETFL);
     fcntl(s->stdin_.get(), F_SETFL, fl & ~O_NONBLOCK);
   }
@@ -205,6 +211,43 @@ void Stdio::Emit(LogStream s, const char* buf, size_t n) {
   } else if (stdout_w_ && !WriteAll(stdout_w_.get(), buf, n)) {
     stdout_w_.Reset();
   }
+  if (has_sinks_) Tee(s, buf, n);
+}
+
+void Stdio::Tee(LogStream s, const char* buf, size_t n) {
+  std::lock_guard lock(mu_);
+  std::vector<linux::UniqueFd>& sinks = sinks_[static_cast<int>(s)];
+  std::erase_if(sinks, [&](const linux::UniqueFd& fd) {
+    // Non-blocking: a full fifo is a client that fell behind; it is dropped.
+    for (size_t done = 0; done < n;) {
+      ssize_t w = write(fd.get(), buf + done, n - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return true;
+      done += static_cast<size_t>(w);
+    }
+    return false;
+  });
+}
+
+absl::Status Stdio::Attach(const std::string& stdout_path, const std::string& stderr_path) {
+  if (log_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "attach needs the output copied into a crilog:// log by the shim");
+  }
+  linux::UniqueFd fds[2];
+  const std::string* paths[2] = {&stdout_path, &stderr_path};
+  for (int i = 0; i < 2; ++i) {
+    if (paths[i]->empty()) continue;
+    fds[i].Reset(open(paths[i]->c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fds[i]) return Errno("open attach fifo " + *paths[i]);
+  }
+  std::lock_guard lock(mu_);
+  if (output_ended_) return absl::FailedPreconditionError("the process's output has ended");
+  for (int i = 0; i < 2; ++i) {
+    if (fds[i]) sinks_[i].push_back(std::move(fds[i]));
+  }
+  has_sinks_ = true;
+  return absl::OkStatus();
 }
 
 // Copies the output sources (the pty master, or the stdout and stderr pipes
@@ -247,11 +290,17 @@ void Stdio::CopyLoop() {
   }
   stdout_w_.Reset();  // the reader sees EOF
   std::lock_guard lock(mu_);
+  for (auto& sinks : sinks_) sinks.clear();  // so do attached clients
+  output_ended_ = true;
   copying_ = false;
   cv_.notify_all();
 }
 
 void Stdio::CloseStdin() {
+  {
+    std::lock_guard lock(mu_);
+    stdin_hold_.Reset();  // cristdin://: the last writer may be gone now
+  }
   // Without a terminal the process reads the stdin fifo itself: its EOF
   // comes from containerd closing the writer, and our read end is dropped
   // at AfterSpawn. Closing it here raced with a spawn in progress: the

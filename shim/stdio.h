@@ -12,13 +12,21 @@
 //
 // A stdout of `crilog:///abs/path` (crilog.h) is a CRI log file instead: the
 // process writes into pipes (or the pty) and the copy thread formats both
-// streams into the one file; with a terminal everything is stdout.
+// streams into the one file; with a terminal everything is stdout. Clients
+// may then attach (CRI Attach): fifos that get a copy of the output from
+// then on.
+//
+// A stdin of `cristdin:///abs/path` is a fifo the shim also holds open for
+// writing, so the process does not see EOF while nobody is attached; CloseIO
+// drops that writer (a CRI container's stdin_once ending).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "oci/linux/unique_fd.h"
@@ -62,6 +70,11 @@ class Stdio {
   bool copies() const { return paths_.terminal || log_ != nullptr; }
   // The CRI log, or null.
   CriLog* log() const { return log_.get(); }
+  // Copies the output from now on into these fifos as well (their readers
+  // must be open; "" = none). With a terminal all output is stdout. A fifo
+  // that is full is dropped (its reader sees EOF): an attached client never
+  // holds up the process or its log. All of them end when the output does.
+  absl::Status Attach(const std::string& stdout_path, const std::string& stderr_path);
 
  private:
   Stdio() = default;
@@ -70,9 +83,11 @@ class Stdio {
   void CopyLoop();
   // Hands output of a stream to its destination.
   void Emit(LogStream s, const char* buf, size_t n);
+  void Tee(LogStream s, const char* buf, size_t n);
 
   StdioPaths paths_;
   linux::UniqueFd stdin_;                      // read end handed to the process or copied
+  linux::UniqueFd stdin_hold_;                 // cristdin://: a writer kept until CloseIO
   linux::UniqueFd stdout_w_, stderr_w_;        // write ends handed to the process
   linux::UniqueFd stdout_hold_, stderr_hold_;  // read ends kept open, never read
   linux::UniqueFd console_listener_;
@@ -81,6 +96,11 @@ class Stdio {
   std::unique_ptr<CriLog> log_;
   linux::UniqueFd out_r_, err_r_;  // pipe read ends the copier drains into log_
   linux::UniqueFd copy_stop_;      // eventfd ending the copier
+  // Attached clients' fifos per stream (under mu_); has_sinks_ spares the
+  // output path the lock while there are none.
+  std::vector<linux::UniqueFd> sinks_[2];
+  std::atomic<bool> has_sinks_ = false;
+  bool output_ended_ = false;  // under mu_
   std::mutex mu_;
   std::condition_variable cv_;
   bool copying_ = false;

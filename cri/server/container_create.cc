@@ -220,6 +220,12 @@ absl::Status HandleCreateContainer(Daemon& d, const v1::CreateContainerRequest& 
     create.set_stdout(Cat("crilog://", *log_path));
     create.set_stderr(Cat("crilog://", *log_path));
   }
+  if (config.stdin()) {
+    // Clients attach to it; the shim keeps it open meanwhile (cristdin://).
+    std::string in = ContainerStdinPath(d, rec.id);
+    if (mkfifo(in.c_str(), 0600) != 0) return images::ErrnoStatus("mkfifo " + in, errno);
+    create.set_stdin(Cat("cristdin://", in));
+  }
   absl::StatusOr<uint32_t> pid = (*shim)->Create(create);
   if (!pid.ok()) return pid.status();
   undo.Push("delete from the shim", [&]() -> absl::Status {
@@ -238,6 +244,7 @@ absl::Status HandleCreateContainer(Daemon& d, const v1::CreateContainerRequest& 
   rec.log_path = *log_path;
   rec.tty = config.tty();
   rec.stdin = config.stdin();
+  rec.stdin_once = config.stdin_once();
   rec.pid = *pid;
   if (absl::Status s = d.containers->Add(rec); !s.ok()) return s;
   Failpoint("create-container:recorded");

@@ -83,6 +83,10 @@ std::string ContainerBundleDir(const Daemon& d, const std::string& id) {
   return Cat(d.config.state_dir, "/containers/", id);
 }
 
+std::string ContainerStdinPath(const Daemon& d, const std::string& id) {
+  return ContainerBundleDir(d, id) + "/stdin";
+}
+
 absl::StatusOr<std::unique_ptr<ShimClient>> ConnectPodShim(Daemon& d, const std::string& pod_id) {
   absl::StatusOr<PodRecord> pod = d.pods->Get(pod_id);
   if (!pod.ok()) return pod.status();
@@ -102,6 +106,29 @@ absl::StatusOr<oci::Process> ContainerExecProcess(Daemon& d, const ContainerReco
   process.terminal = tty;
   process.console_size.reset();
   return process;
+}
+
+absl::StatusOr<stream::ExecRequest> NewStreamRequest(Daemon& d, const std::string& container_id,
+                                                     bool in, bool out, bool err, bool tty,
+                                                     ContainerRecord* record) {
+  if (!in && !out && !err) {
+    return absl::InvalidArgumentError("one of stdin, stdout and stderr must be true");
+  }
+  if (tty && err) return absl::InvalidArgumentError("tty and stderr cannot both be true");
+  absl::StatusOr<ContainerRecord> c = RefreshContainer(d, container_id);
+  if (!c.ok()) return c.status();
+  if (c->state != ContainerState::kRunning) {
+    return absl::FailedPreconditionError(Cat("container ", c->id, " is not running"));
+  }
+  if (d.streams == nullptr) return absl::UnavailableError("the streaming server is not running");
+  stream::ExecRequest r;
+  r.container_id = c->id;
+  r.tty = tty;
+  r.stdin = in;
+  r.stdout = out;
+  r.stderr = err;
+  *record = *std::move(c);
+  return r;
 }
 
 absl::StatusOr<ContainerRecord> RefreshContainer(Daemon& d, const std::string& id) {

@@ -32,6 +32,9 @@ namespace peapod::cri {
 // The bundle directory of a container: <state_dir>/containers/<id>.
 std::string ContainerBundleDir(const Daemon& d, const std::string& id);
 
+// The stdin fifo of a container created with stdin: <bundle>/stdin.
+std::string ContainerStdinPath(const Daemon& d, const std::string& id);
+
 // The annotation in a container's config.json holding its stop signal
 // (a number), taken from the image's StopSignal at create time.
 inline constexpr char kStopSignalAnnotation[] = "peapod.io/stop-signal";
@@ -44,6 +47,13 @@ absl::StatusOr<std::unique_ptr<ShimClient>> ConnectPodShim(Daemon& d, const std:
 // env, capabilities, cwd) with `cmd`, with or without a terminal.
 absl::StatusOr<oci::Process> ContainerExecProcess(Daemon& d, const ContainerRecord& c,
                                                   const std::vector<std::string>& cmd, bool tty);
+
+// What Exec and Attach check and start from: one of the streams asked
+// for, not a terminal with stderr (a terminal has one output), a running
+// container (*record), a streaming server.
+absl::StatusOr<stream::ExecRequest> NewStreamRequest(Daemon& d, const std::string& container_id,
+                                                     bool in, bool out, bool err, bool tty,
+                                                     ContainerRecord* record);
 
 // Brings a container's record up to date with its shim: a CREATED/RUNNING
 // container whose process ended becomes EXITED with exit code, reason

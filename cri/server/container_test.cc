@@ -371,6 +371,18 @@ class ContainerTest : public ::testing::Test {
     return resp.url();
   }
 
+  static std::string AttachUrl(const std::string& id, bool in, grpc::Status* s) {
+    v1::AttachRequest req;
+    req.set_container_id(id);
+    req.set_stdin(in);
+    req.set_stdout(true);
+    req.set_stderr(true);
+    v1::AttachResponse resp;
+    grpc::ClientContext ctx;
+    *s = runtime_->Attach(&ctx, req, &resp);
+    return resp.url();
+  }
+
   struct Client {
     int code = -1;
     std::string out, err;
@@ -879,6 +891,84 @@ TEST_F(ContainerTest, StreamingExecWithATerminalTakesItsSize) {
   EXPECT_NE(c.out.find("tty"), std::string::npos) << c.out;
 }
 
+// kubectl run -i / attach: a container made with stdin gets the client's
+// input; with stdin_once the client's end of input is the container's EOF,
+// and the client sees the output until the container ends.
+TEST_F(ContainerTest, AttachWithStdinOnceFeedsTheContainerUntilItEnds) {
+  Pod pod = RunPod("attach-once");
+  v1::ContainerConfig config =
+      Config("main", {"sh", "-c", "while read l; do echo \"got $l\"; done; echo eof >&2; exit 5"});
+  config.set_stdin(true);
+  config.set_stdin_once(true);
+  std::string id = Run(pod, config);
+  grpc::Status s;
+  std::string url = AttachUrl(id, true, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_NE(url.find("/attach/"), std::string::npos) << url;
+  Client c = KubeStream("attach '" + url + "' --stdin", "a\nb\n");
+  EXPECT_EQ(c.code, 0) << c.err;
+  EXPECT_EQ(c.out, "got a\ngot b\n");
+  EXPECT_EQ(c.err, "eof\n");
+  v1::ContainerStatus st = AwaitExit(id);
+  EXPECT_EQ(st.exit_code(), 5);
+  std::string log = ReadFile(dir_ + "/logs/attach-once/main.log");
+  EXPECT_NE(log.find("stdout F got b"), std::string::npos) << log;
+}
+
+// Without stdin_once the container's stdin stays open between clients: a
+// client that ends its input leaves the container reading, and the next one
+// goes on where it left off.
+TEST_F(ContainerTest, AttachKeepsStdinOpenAcrossClients) {
+  Pod pod = RunPod("attach-many");
+  v1::ContainerConfig config =
+      Config("main", {"sh", "-c", "while read l; do echo \"got $l\"; done; echo eof"});
+  config.set_stdin(true);
+  std::string id = Run(pod, config);
+  std::string log_path = dir_ + "/logs/attach-many/main.log";
+  for (const char* line : {"first", "second"}) {
+    grpc::Status s;
+    std::string url = AttachUrl(id, true, &s);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    // The container outlives the client's input: the client gives up.
+    Client c = KubeStream("attach '" + url + "' --stdin --timeout 2", std::string(line) + "\n");
+    EXPECT_EQ(c.code, 2) << c.err;
+    EXPECT_EQ(c.out, std::string("got ") + line + "\n");
+    EXPECT_EQ(Status(id).status().state(), v1::CONTAINER_RUNNING);
+  }
+  std::string log = ReadFile(log_path);
+  EXPECT_NE(log.find("got first"), std::string::npos) << log;
+  EXPECT_NE(log.find("got second"), std::string::npos) << log;
+  EXPECT_EQ(log.find("eof"), std::string::npos) << log;
+  // Output only: no stdin needed. A container made without stdin refuses
+  // an attach with stdin.
+  std::string plain = Run(pod, Config("plain"));
+  grpc::Status s;
+  AttachUrl(plain, true, &s);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("not created with stdin"), std::string::npos);
+  std::string url = AttachUrl(plain, false, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  // Its output while attached reaches the client.
+  v1::ExecSyncResponse resp;
+  std::thread later([&] {
+    std::this_thread::sleep_for(milliseconds(500));
+    (void)Exec(plain, {"sh", "-c", "echo from-exec > /proc/1/fd/1"}, &resp);
+  });
+  Client c = KubeStream("attach '" + url + "' --timeout 3");
+  later.join();
+  EXPECT_EQ(c.out, "from-exec\n") << c.err;
+  // peapodd sees the client gone within a poll (0.5 s) and removes its fifos.
+  auto attach_dirs = [&] {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(dir_ + "/state/containers/" + plain)) {
+      n += e.path().filename().string().starts_with("attach-");
+    }
+    return n;
+  };
+  for (int i = 0; i < 50 && attach_dirs() > 0; ++i) std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_EQ(attach_dirs(), 0);
+}
+
 // A client that goes away takes its process with it.
 TEST_F(ContainerTest, StreamingExecEndsWhenTheClientGoesAway) {
   Pod pod = RunPod("gone");
@@ -934,6 +1024,51 @@ TEST_F(ContainerTest, PortForwardReachesAPortInsideThePod) {
   c = KubeStream("port-forward '" + resp.url() + "' 8081", "x");
   EXPECT_EQ(c.code, 1) << c.err;
   EXPECT_NE(c.err.find("localhost:8081"), std::string::npos) << c.err;
+}
+
+// Sessions leave nothing in peapodd: its open fds and threads are back to
+// what they were, and no exec dir stays in the bundle.
+TEST_F(ContainerTest, StreamingSessionsLeaveNoFdsOrThreads) {
+  Pod pod = RunPod("streamleak");
+  std::string id = Run(pod, Config("main"));
+  auto count = [](const std::string& dir) {
+    int n = 0;
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
+         it.increment(ec)) {
+      ++n;
+    }
+    return n;
+  };
+  std::string proc = "/proc/" + std::to_string(pid_);
+  auto session = [&](int i) {
+    grpc::Status s;
+    std::string url = ExecUrl(id, {"sh", "-c", "cat; exit 7"}, true, false, true, &s);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    Client c = KubeStream("exec '" + url + "' --stdin", "round " + std::to_string(i));
+    EXPECT_EQ(c.code, 7) << c.err;
+    EXPECT_EQ(c.out, "round " + std::to_string(i));
+  };
+  session(0);  // gRPC and the shim client warm up
+  int fds = count(proc + "/fd"), threads = count(proc + "/task");
+  for (int i = 1; i <= 20; ++i) session(i);
+  // An unused URL and a refused connection too.
+  grpc::Status s;
+  ExecUrl(id, {"true"}, false, false, true, &s);
+  std::string url = ExecUrl(id, {"true"}, false, false, true, &s);
+  EXPECT_EQ(KubeStream("exec '" + url + "' --protocols nope").code, 2);
+  int fds_after = 0, threads_after = 0;
+  for (int i = 0; i < 50; ++i) {
+    fds_after = count(proc + "/fd");
+    threads_after = count(proc + "/task");
+    if (fds_after <= fds && threads_after <= threads) break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_LE(fds_after, fds);
+  EXPECT_LE(threads_after, threads);
+  for (const auto& e : fs::directory_iterator(dir_ + "/state/containers/" + id)) {
+    EXPECT_FALSE(e.path().filename().string().starts_with("exec-")) << e.path();
+  }
 }
 
 TEST_F(ContainerTest, StreamingRequestsWithBadInputsAreRefused) {

@@ -91,14 +91,19 @@ int RunDaemon(Config config) {
     log.Error(Cat("cannot load state: ", s.ToString()));
     return 1;
   }
-  // The streaming server, so Exec and PortForward have somewhere to point.
-  d.streams = std::make_unique<stream::Server>(
-      stream::Runtime{[&d](const stream::ExecRequest& r, const stream::ExecStreams& s) {
-                        return RunStreamExec(d, r, s);
-                      },
-                      [&d](const std::string& pod_id, int port, stream::SpdyStream& data) {
-                        return RunPortForward(d, pod_id, port, data);
-                      }});
+  // The streaming server, so Exec, Attach and PortForward have somewhere to
+  // point.
+  stream::Runtime streaming;
+  streaming.exec = [&d](const stream::ExecRequest& r, const stream::ExecStreams& s) {
+    return RunStreamExec(d, r, s);
+  };
+  streaming.attach = [&d](const stream::ExecRequest& r, const stream::ExecStreams& s) {
+    return RunStreamAttach(d, r, s);
+  };
+  streaming.port_forward = [&d](const std::string& pod_id, int port, stream::SpdyStream& data) {
+    return RunPortForward(d, pod_id, port, data);
+  };
+  d.streams = std::make_unique<stream::Server>(std::move(streaming));
   if (absl::Status s = d.streams->Start(d.config.stream_address, d.config.stream_port); !s.ok()) {
     log.Error(s.ToString());
     return 1;

@@ -74,6 +74,9 @@ absl::Status HandleReopenContainerLog(Daemon& d,
 // Exec: a single-use streaming URL for a command in a running container.
 absl::Status HandleExec(Daemon& d, const ::runtime::v1::ExecRequest& req,
                         ::runtime::v1::ExecResponse& resp);
+// Attach: a single-use streaming URL to a running container's own stdio.
+absl::Status HandleAttach(Daemon& d, const ::runtime::v1::AttachRequest& req,
+                          ::runtime::v1::AttachResponse& resp);
 // PortForward: a single-use streaming URL reaching ports of a ready pod.
 absl::Status HandlePortForward(Daemon& d, const ::runtime::v1::PortForwardRequest& req,
                                ::runtime::v1::PortForwardResponse& resp);

@@ -135,10 +135,10 @@ grpc::Status RuntimeService::Exec(grpc::ServerContext*, const v1::ExecRequest* r
                    [&] { return HandleExec(daemon_, *req, *resp); });
 }
 
-grpc::Status RuntimeService::Attach(grpc::ServerContext*, const v1::AttachRequest*,
-                                    v1::AttachResponse*) {
+grpc::Status RuntimeService::Attach(grpc::ServerContext*, const v1::AttachRequest* req,
+                                    v1::AttachResponse* resp) {
   return edge_.Run("/runtime.v1.RuntimeService/Attach", RpcEdge::Gate::kWhenReady,
-                   [&] { return NotImplemented("Attach"); });
+                   [&] { return HandleAttach(daemon_, *req, *resp); });
 }
 
 grpc::Status RuntimeService::PortForward(grpc::ServerContext*, const v1::PortForwardRequest* req,

@@ -139,6 +139,76 @@ absl::StatusOr<UniqueFd> ConnectInNetns(const std::string& netns, int port) {
   return out;
 }
 
+// The client's stdin into `in` (closed at its end, then on_end) and its
+// terminal sizes to on_resize, each on a thread of its own, until the
+// object goes.
+class InputPumps {
+ public:
+  InputPumps(const stream::ExecStreams& s, UniqueFd& in, std::function<void()> on_end,
+             std::function<void(uint32_t, uint32_t)> on_resize)
+      : s_(s) {
+    if (s.stdin != nullptr && in.valid()) {
+      stdin_ = std::thread([this, &in, on_end] {
+        for (std::string data; !(data = s_.stdin->Read()).empty();) {
+          if (!WriteAll(in.get(), data, stop_)) break;
+        }
+        in.Reset();  // the process's EOF, unless another writer is open
+        if (!stop_ && on_end) on_end();
+      });
+    }
+    if (s.resize != nullptr) {
+      resize_ = std::thread([this, on_resize] {
+        ResizeReader sizes;
+        for (std::string data; !(data = s_.resize->Read()).empty();) sizes.Feed(data, on_resize);
+      });
+    }
+  }
+  ~InputPumps() {
+    stop_ = true;
+    if (s_.stdin != nullptr) s_.stdin->StopReads();
+    if (s_.resize != nullptr) s_.resize->StopReads();
+    if (stdin_.joinable()) stdin_.join();
+    if (resize_.joinable()) resize_.join();
+  }
+  InputPumps(const InputPumps&) = delete;
+  InputPumps& operator=(const InputPumps&) = delete;
+
+ private:
+  const stream::ExecStreams& s_;
+  std::atomic<bool> stop_ = false;
+  std::thread stdin_, resize_;
+};
+
+// The output fifos to the client's stdout and stderr streams (each finished
+// at its fifo's EOF) until both fifos end: false if the client went away
+// first.
+bool PumpOutput(UniqueFd& out, UniqueFd& err, const stream::ExecStreams& s) {
+  struct Out {
+    UniqueFd* fd;
+    stream::SpdyStream* to;
+  } outs[2] = {{&out, s.stdout.get()}, {&err, s.stderr.get()}};
+  char buf[32 << 10];
+  while (out.valid() || err.valid()) {
+    pollfd fds[2];
+    for (int i = 0; i < 2; ++i) fds[i] = {outs[i].fd->valid() ? outs[i].fd->get() : -1, POLLIN, 0};
+    int n = poll(fds, 2, 500);
+    if (n < 0 && errno != EINTR) return false;
+    if (s.gone && s.gone()) return false;
+    for (int i = 0; i < 2 && n > 0; ++i) {
+      if (fds[i].revents == 0) continue;
+      ssize_t got = read(outs[i].fd->get(), buf, sizeof buf);
+      if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      if (got <= 0) {
+        outs[i].fd->Reset();
+        (void)outs[i].to->CloseWrite();
+        continue;
+      }
+      if (!outs[i].to->Write(std::string_view(buf, static_cast<size_t>(got))).ok()) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 absl::StatusOr<int> RunStreamExec(Daemon& d, const stream::ExecRequest& r,
@@ -185,58 +255,10 @@ absl::StatusOr<int> RunStreamExec(Daemon& d, const stream::ExecRequest& r,
   if (absl::Status st = sc.Exec(exec); !st.ok()) return st;
   absl::Cleanup forget = [&] { (void)sc.Delete(c->id, exec_id); };
   if (absl::StatusOr<uint32_t> pid = sc.Start(c->id, exec_id); !pid.ok()) return pid.status();
-  // 3. The client's stdin and terminal sizes, each on a thread of its own.
-  std::atomic<bool> stop = false;
-  std::thread stdin_pump, resize_pump;
-  if (s.stdin != nullptr) {
-    stdin_pump = std::thread([&] {
-      for (std::string data; !(data = s.stdin->Read()).empty();) {
-        if (!WriteAll(in.get(), data, stop)) break;
-      }
-      in.Reset();  // the process's EOF
-    });
-  }
-  if (s.resize != nullptr) {
-    resize_pump = std::thread([&] {
-      ResizeReader sizes;
-      for (std::string data; !(data = s.resize->Read()).empty();) {
-        sizes.Feed(data, [&](uint32_t w, uint32_t h) { (void)sc.ResizePty(c->id, exec_id, w, h); });
-      }
-    });
-  }
-  absl::Cleanup join = [&] {
-    stop = true;
-    if (s.stdin != nullptr) s.stdin->StopReads();
-    if (s.resize != nullptr) s.resize->StopReads();
-    if (stdin_pump.joinable()) stdin_pump.join();
-    if (resize_pump.joinable()) resize_pump.join();
-  };
-  // 4. Output until both fifos reach EOF (the process and whatever it
-  // started are done with them), then the exit code.
-  bool gone = false;
-  struct Out {
-    UniqueFd* fd;
-    stream::SpdyStream* to;
-  } outs[2] = {{&out, s.stdout.get()}, {&err, s.stderr.get()}};
-  char buf[32 << 10];
-  while ((out.valid() || err.valid()) && !gone) {
-    pollfd fds[2];
-    for (int i = 0; i < 2; ++i) fds[i] = {outs[i].fd->valid() ? outs[i].fd->get() : -1, POLLIN, 0};
-    int n = poll(fds, 2, 500);
-    if (n < 0 && errno != EINTR) break;
-    gone = s.gone && s.gone();
-    for (int i = 0; i < 2 && n > 0; ++i) {
-      if (fds[i].revents == 0) continue;
-      ssize_t got = read(outs[i].fd->get(), buf, sizeof buf);
-      if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      if (got <= 0) {
-        outs[i].fd->Reset();
-        (void)outs[i].to->CloseWrite();
-        continue;
-      }
-      if (!outs[i].to->Write(std::string_view(buf, static_cast<size_t>(got))).ok()) gone = true;
-    }
-  }
+  // 3. The client's stdin and terminal sizes, and the output.
+  InputPumps pumps(s, in, nullptr,
+                   [&](uint32_t w, uint32_t h) { (void)sc.ResizePty(c->id, exec_id, w, h); });
+  bool gone = !PumpOutput(out, err, s);
   absl::StatusOr<ExitInfo> exit = absl::DeadlineExceededError("");
   while (!gone && absl::IsDeadlineExceeded(exit.status())) {
     exit = sc.Wait(c->id, exec_id, 500ms);
@@ -249,6 +271,53 @@ absl::StatusOr<int> RunStreamExec(Daemon& d, const stream::ExecRequest& r,
   }
   if (!exit.ok()) return exit.status();
   return static_cast<int>(exit->exit_status);
+}
+
+absl::StatusOr<int> RunStreamAttach(Daemon& d, const stream::ExecRequest& r,
+                                    const stream::ExecStreams& s) {
+  absl::StatusOr<ContainerRecord> c = RefreshContainer(d, r.container_id);
+  if (!c.ok()) return c.status();
+  if (c->state != ContainerState::kRunning) {
+    return absl::FailedPreconditionError(Cat("container ", c->id, " is not running"));
+  }
+  if (s.stdin != nullptr && !c->stdin) {
+    return absl::FailedPreconditionError(Cat("container ", c->id, " was not created with stdin"));
+  }
+  // 1. Fifos for the output copy the shim makes, read ends open first.
+  std::string dir = Cat(ContainerBundleDir(d, c->id), "/attach-", NewId().substr(0, 16));
+  if (absl::Status st = images::MakeDirs(dir, 0700); !st.ok()) return st;
+  absl::Cleanup remove_dir = [&] { (void)images::RemoveAll(dir); };
+  UniqueFd out, err, in;
+  std::string out_path, err_path;
+  for (auto [stream, fd, path, name] : {std::tuple{s.stdout.get(), &out, &out_path, "stdout"},
+                                        std::tuple{s.stderr.get(), &err, &err_path, "stderr"}}) {
+    // A terminal's output is all stdout.
+    if (stream == nullptr || (c->tty && fd == &err)) continue;
+    *path = Cat(dir, "/", name);
+    absl::StatusOr<UniqueFd> f = MakeFifo(*path, false);
+    if (!f.ok()) return f.status();
+    *fd = std::move(*f);
+    // Room for bursts: the shim drops a client whose fifo is full.
+    (void)fcntl(fd->get(), F_SETPIPE_SZ, 1 << 20);
+  }
+  if (s.stdin != nullptr) {
+    std::string path = ContainerStdinPath(d, c->id);
+    in.Reset(open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!in.valid()) return images::ErrnoStatus("open " + path, errno);
+  }
+  absl::StatusOr<std::unique_ptr<ShimClient>> shim = ConnectPodShim(d, c->pod_id);
+  if (!shim.ok()) return shim.status();
+  ShimClient& sc = **shim;
+  if (absl::Status st = sc.AttachOutput(c->id, out_path, err_path); !st.ok()) return st;
+  // 2. Input, then output until the container's output ends or the client
+  // leaves; the container runs on either way. With stdin_once the first
+  // client's end of input is the container's.
+  bool once = c->stdin_once;
+  InputPumps pumps(
+      s, in, [&] { (void)(once ? sc.CloseIO(c->id, "", true) : absl::OkStatus()); },
+      [&](uint32_t w, uint32_t h) { (void)sc.ResizePty(c->id, "", w, h); });
+  if (!PumpOutput(out, err, s)) d.log.Debug(Cat("attach to ", c->id, ": the client went away"));
+  return 0;
 }
 
 absl::Status RunPortForward(Daemon& d, const std::string& pod_id, int port,

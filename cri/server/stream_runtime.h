@@ -17,6 +17,13 @@ namespace peapod::cri {
 absl::StatusOr<int> RunStreamExec(Daemon& d, const stream::ExecRequest& r,
                                   const stream::ExecStreams& s);
 
+// Connects the streams to the running container's own stdio: its output
+// from now on (a copy; its CRI log goes on), its stdin fifo if it was
+// created with stdin, its terminal size. Returns 0 once its output ends or
+// the client goes; the container runs on.
+absl::StatusOr<int> RunStreamAttach(Daemon& d, const stream::ExecRequest& r,
+                                    const stream::ExecStreams& s);
+
 // Connects `data` to localhost:port inside the pod's network namespace (the
 // node's for a host-network pod) until either side ends.
 absl::Status RunPortForward(Daemon& d, const std::string& pod_id, int port,

@@ -358,6 +358,17 @@ absl::Status ShimClient::CloseIO(const std::string& id, const std::string& exec_
                   absl::StrCat("close io ", id));
 }
 
+absl::Status ShimClient::AttachOutput(const std::string& id, const std::string& stdout_fifo,
+                                      const std::string& stderr_fifo) {
+  task::ExecProcessRequest req;  // {id, stdout, stderr}: the fields Attach reads
+  req.set_id(id);
+  req.set_stdout(stdout_fifo);
+  req.set_stderr(stderr_fifo);
+  google::protobuf::Empty resp;
+  return Annotate(client_->Call(kLogs, "Attach", req, &resp, kCallTimeout),
+                  absl::StrCat("attach to ", id));
+}
+
 absl::Status ShimClient::ResizePty(const std::string& id, const std::string& exec_id,
                                    uint32_t width, uint32_t height) {
   task::ResizePtyRequest req;

@@ -82,6 +82,10 @@ class ShimClient {
   absl::StatusOr<task::StatsResponse> Stats(const std::string& id);
   absl::StatusOr<task::PidsResponse> Pids(const std::string& id);
   absl::Status CloseIO(const std::string& id, const std::string& exec_id, bool stdin);
+  // peapod.shim.v1.Logs/Attach: the process's output from now on also into
+  // these fifos (their read ends open; "" = none).
+  absl::Status AttachOutput(const std::string& id, const std::string& stdout_fifo,
+                            const std::string& stderr_fifo);
   // The terminal size of a process started with a terminal.
   absl::Status ResizePty(const std::string& id, const std::string& exec_id, uint32_t width,
                          uint32_t height);

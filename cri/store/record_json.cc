@@ -196,6 +196,7 @@ json::Value RecordToJson(const ContainerRecord& r) {
   v.Set("logPath", r.log_path);
   v.Set("tty", r.tty);
   v.Set("stdin", r.stdin);
+  v.Set("stdinOnce", r.stdin_once);
   v.Set("pid", r.pid);
   return v;
 }
@@ -223,6 +224,7 @@ absl::Status RecordFromJson(const json::Value& v, ContainerRecord& out) {
            ReadString(r, "logPath", c.log_path),
            Read(r, "tty", &json::Reader::Bool, c.tty),
            Read(r, "stdin", &json::Reader::Bool, c.stdin),
+           Read(r, "stdinOnce", &json::Reader::Bool, c.stdin_once),
            ReadInt64(r, "pid", c.pid),
        }) {
     if (!s.ok()) return s;

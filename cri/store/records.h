@@ -69,7 +69,8 @@ struct ContainerRecord {
   StringMap annotations;
   std::string log_path;  // Absolute path of the CRI log file, or empty.
   bool tty = false;
-  bool stdin = false;
+  bool stdin = false;       // a stdin fifo (<bundle>/stdin) clients attach to
+  bool stdin_once = false;  // the first attach's end of input is the process's EOF
   int64_t pid = 0;
 };
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <optional>
 
 #include "absl/strings/ascii.h"
@@ -214,6 +215,11 @@ absl::StatusOr<std::string> Server::ExecUrl(ExecRequest req) {
   return Register(std::move(p), "exec");
 }
 
+absl::StatusOr<std::string> Server::AttachUrl(ExecRequest req) {
+  Pending p{Pending::kAttach, std::move(req), "", {}};
+  return Register(std::move(p), "attach");
+}
+
 absl::StatusOr<std::string> Server::PortForwardUrl(const std::string& pod_id) {
   Pending p{Pending::kPortForward, {}, pod_id, {}};
   return Register(std::move(p), "portforward");
@@ -260,6 +266,7 @@ void Server::Serve(images::UniqueFd conn) {
     auto it = tokens_.find(parts[2]);
     if (it != tokens_.end()) {
       bool kind_ok = (parts[1] == "exec" && it->second.kind == Pending::kExec) ||
+                     (parts[1] == "attach" && it->second.kind == Pending::kAttach) ||
                      (parts[1] == "portforward" && it->second.kind == Pending::kPortForward);
       if (kind_ok && it->second.expires > Clock::now()) pending = std::move(it->second);
       if (kind_ok) tokens_.erase(it);  // single use, even if it had expired
@@ -278,7 +285,7 @@ void Server::Serve(images::UniqueFd conn) {
     return;
   }
   const std::vector<std::string>& supported =
-      pending->kind == Pending::kExec ? kExecProtocols : kPortForwardProtocols;
+      pending->kind == Pending::kPortForward ? kPortForwardProtocols : kExecProtocols;
   std::vector<std::string> offered = req->Values("x-stream-protocol-version");
   std::string protocol;
   if (offered.empty()) {
@@ -299,15 +306,16 @@ void Server::Serve(images::UniqueFd conn) {
   }
   SpdySession session(std::move(conn), std::move(rest));
   session.Start();
-  if (pending->kind == Pending::kExec) {
-    ServeExec(session, pending->exec, protocol);
-  } else {
+  if (pending->kind == Pending::kPortForward) {
     ServePortForward(session, pending->pod_id);
+  } else {
+    ServeExec(session, pending->exec, protocol, pending->kind == Pending::kAttach);
   }
   session.CloseGracefully(5s);
 }
 
-void Server::ServeExec(SpdySession& session, const ExecRequest& req, const std::string& protocol) {
+void Server::ServeExec(SpdySession& session, const ExecRequest& req, const std::string& protocol,
+                       bool attach) {
   bool v4 = protocol == "v4.channel.k8s.io";
   bool resizable = v4 || protocol == "v3.channel.k8s.io";
   std::shared_ptr<SpdyStream> error;
@@ -338,9 +346,8 @@ void Server::ServeExec(SpdySession& session, const ExecRequest& req, const std::
     *it->second = std::move(st);
     ++got;
   }
-  absl::StatusOr<int> exit = problem.empty()
-                                 ? runtime_.exec(req, s)
-                                 : absl::StatusOr<int>(absl::InvalidArgumentError(problem));
+  absl::StatusOr<int> exit = absl::InvalidArgumentError(problem);
+  if (problem.empty()) exit = attach ? runtime_.attach(req, s) : runtime_.exec(req, s);
   for (const auto& st : {s.stdout, s.stderr}) {
     if (st != nullptr) (void)st->CloseWrite();
   }
@@ -361,9 +368,23 @@ void Server::ServePortForward(SpdySession& session, const std::string& pod_id) {
     std::shared_ptr<SpdyStream> error, data;
   };
   std::map<std::string, Pair> pairs;
-  std::vector<std::thread> forwards;
+  // One thread per connection, joined as each ends: a port-forward session
+  // may carry thousands of connections over its life.
+  struct Forward {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<Forward> forwards;
+  auto reap = [&](bool all) {
+    std::erase_if(forwards, [&](Forward& f) {
+      if (!all && !*f.done) return false;
+      f.thread.join();
+      return true;
+    });
+  };
   while (!session.done()) {
-    std::shared_ptr<SpdyStream> st = session.NextStream(std::chrono::minutes(1));
+    std::shared_ptr<SpdyStream> st = session.NextStream(std::chrono::seconds(5));
+    reap(false);
     if (st == nullptr) continue;
     std::string type = st->Header("streamtype");
     // Clients before request ids pair a data stream with the error stream
@@ -382,7 +403,8 @@ void Server::ServePortForward(SpdySession& session, const std::string& pod_id) {
     if (p.error == nullptr || p.data == nullptr) continue;
     Pair ready = std::move(p);
     pairs.erase(id);
-    forwards.emplace_back([this, ready, pod_id] {
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    std::thread t([this, ready, pod_id, done] {
       std::string port_text = ready.data->Header("port");
       int port = 0;
       absl::Status s;
@@ -397,9 +419,11 @@ void Server::ServePortForward(SpdySession& session, const std::string& pod_id) {
       }
       (void)ready.error->CloseWrite();
       (void)ready.data->CloseWrite();
+      *done = true;
     });
+    forwards.push_back({std::move(t), std::move(done)});
   }
-  for (std::thread& t : forwards) t.join();
+  reap(true);
 }
 
 }  // namespace peapod::cri::stream

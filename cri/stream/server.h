@@ -53,6 +53,9 @@ struct Runtime {
   // code. The function finishes (FIN) stdout and stderr itself. An error
   // is told to the client on the error stream.
   std::function<absl::StatusOr<int>(const ExecRequest& req, const ExecStreams& s)> exec;
+  // Connects the streams to the running container's own stdio (an empty
+  // req.cmd) until its output ends or the client leaves; 0 when done.
+  std::function<absl::StatusOr<int>(const ExecRequest& req, const ExecStreams& s)> attach;
   // Connects `data` to the pod's `port` (inside its network namespace)
   // until either side ends.
   std::function<absl::Status(const std::string& pod_id, int port, SpdyStream& data)> port_forward;
@@ -73,6 +76,7 @@ class Server {
 
   // Single-use URLs for a request, valid for kTokenTtl.
   absl::StatusOr<std::string> ExecUrl(ExecRequest req);
+  absl::StatusOr<std::string> AttachUrl(ExecRequest req);
   absl::StatusOr<std::string> PortForwardUrl(const std::string& pod_id);
 
   static constexpr std::chrono::seconds kTokenTtl{60};
@@ -81,7 +85,7 @@ class Server {
 
  private:
   struct Pending {
-    enum Kind { kExec, kPortForward } kind;
+    enum Kind { kExec, kAttach, kPortForward } kind;
     ExecRequest exec;
     std::string pod_id;
     std::chrono::steady_clock::time_point expires;
@@ -89,7 +93,8 @@ class Server {
   absl::StatusOr<std::string> Register(Pending p, std::string_view path);
   void AcceptLoop();
   void Serve(images::UniqueFd conn);
-  void ServeExec(SpdySession& session, const ExecRequest& req, const std::string& protocol);
+  void ServeExec(SpdySession& session, const ExecRequest& req, const std::string& protocol,
+                 bool attach);
   void ServePortForward(SpdySession& session, const std::string& pod_id);
 
   Runtime runtime_;

@@ -242,7 +242,13 @@ absl::Status SpdyStream::CloseWrite() {
     if (local_done_) return absl::OkStatus();
     local_done_ = true;
   }
-  return session_->Send(DataFrame(id_, kFlagFin, ""));
+  absl::Status s = session_->Send(DataFrame(id_, kFlagFin, ""));
+  ForgetIfClosed();
+  return s;
+}
+
+void SpdyStream::ForgetIfClosed() {
+  if (closed()) session_->Forget(id_);
 }
 
 void SpdyStream::Reset() {
@@ -255,6 +261,7 @@ void SpdyStream::Reset() {
   PutU32(&p, id_);
   PutU32(&p, kCancel);
   (void)session_->Send(ControlFrame(kRstStream, 0, p));
+  ForgetIfClosed();
 }
 
 // A peer that ignores flow control (client-go's spdystream does) is held
@@ -270,6 +277,7 @@ void SpdyStream::Deliver(std::string data, bool fin) {
     if (fin) remote_done_ = true;
   }
   cv_.notify_all();
+  if (fin) ForgetIfClosed();
 }
 
 bool SpdyStream::closed() {
@@ -293,6 +301,7 @@ void SpdyStream::End() {
     remote_done_ = local_done_ = true;
   }
   cv_.notify_all();
+  ForgetIfClosed();
 }
 
 // --- SpdySession
@@ -367,6 +376,11 @@ absl::Status SpdySession::Send(const std::string& frame) {
   return absl::OkStatus();
 }
 
+void SpdySession::Forget(uint32_t id) {
+  std::lock_guard lock(mu_);
+  streams_.erase(id);
+}
+
 void SpdySession::Finish() {
   std::map<uint32_t, std::shared_ptr<SpdyStream>> streams;
   {
@@ -424,20 +438,23 @@ absl::Status SpdySession::Handle(Frame& f) {
       absl::StatusOr<Headers> h = inflater_.Decode(std::string_view(f.payload).substr(10));
       if (!h.ok()) return h.status();  // the compression state is lost: the connection is done
       std::shared_ptr<SpdyStream> s(new SpdyStream(this, id, *std::move(h)));
-      bool fresh;
+      uint32_t refusal = 0;
       {
         std::lock_guard lock(mu_);
-        // Client streams are odd and increasing.
-        fresh = id % 2 == 1 && id > last_stream_;
-        if (fresh) {
+        if (id % 2 == 0 || id <= last_stream_) {
+          refusal = kProtocolError;  // client streams are odd and increasing
+        } else if (streams_.size() >= SpdySession::kMaxStreams) {
+          refusal = kRefusedStream;
+          last_stream_ = id;
+        } else {
           last_stream_ = id;
           streams_[id] = s;
         }
       }
-      if (!fresh) {
+      if (refusal != 0) {
         std::string p;
         PutU32(&p, id);
-        PutU32(&p, kProtocolError);
+        PutU32(&p, refusal);
         return Send(ControlFrame(kRstStream, 0, p));
       }
       if (f.flags & kFlagFin) s->Deliver("", true);

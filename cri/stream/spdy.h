@@ -130,6 +130,9 @@ class SpdyStream {
       : session_(session), id_(id), headers_(std::move(headers)) {}
   void Deliver(std::string data, bool fin);
   void End();  // reset or connection gone
+  // Once closed, the session drops the stream (a long port-forward opens
+  // a pair per connection).
+  void ForgetIfClosed();
 
   SpdySession* session_;
   const uint32_t id_;
@@ -155,6 +158,8 @@ class SpdySession {
   SpdySession& operator=(const SpdySession&) = delete;
 
   void Start();
+  // Streams open at once at most; more are refused (RST_STREAM).
+  static constexpr size_t kMaxStreams = 512;
   // The next stream the peer opened, or null once `timeout` passes or the
   // connection has ended.
   std::shared_ptr<SpdyStream> NextStream(std::chrono::milliseconds timeout);
@@ -172,6 +177,7 @@ class SpdySession {
   void ReadLoop();
   absl::Status Handle(Frame& f);
   void Finish();
+  void Forget(uint32_t id);
 
   images::UniqueFd fd_;
   std::string buf_;

@@ -227,6 +227,31 @@ TEST_F(SpdySessionTest, PingsAreAnsweredAndUnknownStreamsReset) {
   EXPECT_EQ(session_->NextStream(100ms), nullptr);
 }
 
+// Streams closed both ways are dropped, so a long session (port-forward)
+// is not capped by the streams it had; open ones are capped.
+TEST_F(SpdySessionTest, ClosedStreamsAreDroppedAndOpenOnesCapped) {
+  uint32_t id = 1;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::shared_ptr<SpdyStream>> open;
+    for (size_t i = 0; i < SpdySession::kMaxStreams; ++i, id += 2) {
+      peer_->Open(id, {{"streamtype", "data"}}, kFlagFin);  // the peer sends nothing
+      ASSERT_EQ(peer_->Next().type, kSynReply) << id;
+      open.push_back(session_->NextStream(5s));
+      ASSERT_NE(open.back(), nullptr);
+    }
+    peer_->Open(id, {{"streamtype", "data"}}, kFlagFin);
+    Frame rst = peer_->Next();
+    ASSERT_EQ(rst.type, kRstStream);
+    EXPECT_EQ(GetU32(rst.payload, 0), id);
+    EXPECT_EQ(GetU32(rst.payload, 4), kRefusedStream);
+    id += 2;
+    for (auto& s : open) {
+      ASSERT_TRUE(s->CloseWrite().ok());
+      ASSERT_EQ(peer_->Next().flags, kFlagFin);
+    }
+  }
+}
+
 TEST_F(SpdySessionTest, PeerGoingAwayEndsReadsAndNextStream) {
   peer_->Open(1, {{"streamtype", "stdin"}});
   std::shared_ptr<SpdyStream> s = session_->NextStream(5s);
