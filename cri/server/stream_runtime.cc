@@ -49,35 +49,6 @@ bool WriteAll(int fd, std::string_view data, const std::atomic<bool>& stop) {
   return data.empty();
 }
 
-// Terminal sizes from a resize stream: JSON objects one after another, as
-// client-go's encoder writes them ({"Width":80,"Height":24}\n...).
-class ResizeReader {
- public:
-  // Feeds bytes; calls f(width, height) for each complete object.
-  template <typename F>
-  void Feed(std::string_view bytes, F f) {
-    buf_ += bytes;
-    size_t end;
-    while ((end = buf_.find('}')) != std::string::npos) {
-      std::string doc = buf_.substr(0, end + 1);
-      buf_.erase(0, end + 1);
-      absl::StatusOr<json::Value> v = json::Parse(doc);
-      if (!v.ok() || !v->is_object()) continue;
-      const json::Value* w = v->Find("Width");
-      const json::Value* h = v->Find("Height");
-      if (w == nullptr || h == nullptr || w->type() != json::Type::kUint ||
-          h->type() != json::Type::kUint || w->raw_uint() > 0xffff || h->raw_uint() > 0xffff) {
-        continue;
-      }
-      f(static_cast<uint32_t>(w->raw_uint()), static_cast<uint32_t>(h->raw_uint()));
-    }
-    if (buf_.size() > 4096) buf_.clear();  // no object is that long
-  }
-
- private:
-  std::string buf_;
-};
-
 // A fifo in dir, opened by peapodd before the shim opens its end: the read
 // end of an output (non-blocking, polled), or stdin read-write (so it has a
 // writer from the start; closing it is the process's EOF).
@@ -158,7 +129,7 @@ class InputPumps {
     }
     if (s.resize != nullptr) {
       resize_ = std::thread([this, on_resize] {
-        ResizeReader sizes;
+        stream::ResizeReader sizes;
         for (std::string data; !(data = s_.resize->Read()).empty();) sizes.Feed(data, on_resize);
       });
     }
@@ -301,8 +272,10 @@ absl::StatusOr<int> RunStreamAttach(Daemon& d, const stream::ExecRequest& r,
     (void)fcntl(fd->get(), F_SETPIPE_SZ, 1 << 20);
   }
   if (s.stdin != nullptr) {
+    // Read-write, as the exec's stdin: a write after the container's reader
+    // is gone then waits instead of raising SIGPIPE in peapodd.
     std::string path = ContainerStdinPath(d, c->id);
-    in.Reset(open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    in.Reset(open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
     if (!in.valid()) return images::ErrnoStatus("open " + path, errno);
   }
   absl::StatusOr<std::unique_ptr<ShimClient>> shim = ConnectPodShim(d, c->pod_id);

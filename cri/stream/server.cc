@@ -35,22 +35,6 @@ constexpr auto kHeadTimeout = 10s;
 constexpr auto kStreamsTimeout = 30s;
 constexpr size_t kMaxHead = 16 << 10;
 
-struct Request {
-  std::string method, path;
-  std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
-  std::vector<std::string> Values(std::string_view name) const {
-    std::vector<std::string> out;
-    for (const auto& [n, v] : headers) {
-      if (n != name) continue;
-      for (absl::string_view part : absl::StrSplit(v, ',')) {
-        std::string p(absl::StripAsciiWhitespace(part));
-        if (!p.empty()) out.push_back(p);
-      }
-    }
-    return out;
-  }
-};
-
 void Respond(int fd, int code, std::string_view reason, std::string_view body) {
   SendAll(fd, Cat("HTTP/1.1 ", code, " ", reason,
                   "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ", body.size(),
@@ -58,7 +42,7 @@ void Respond(int fd, int code, std::string_view reason, std::string_view body) {
 }
 
 // Reads the request head; the bytes after it stay in *rest.
-absl::StatusOr<Request> ReadHead(int fd, std::string* rest) {
+absl::StatusOr<HttpRequest> ReadHead(int fd, std::string* rest) {
   std::string buf;
   auto deadline = Clock::now() + kHeadTimeout;
   size_t end;
@@ -78,23 +62,7 @@ absl::StatusOr<Request> ReadHead(int fd, std::string* rest) {
   }
   *rest = buf.substr(end + 4);
   buf.resize(end);
-  std::vector<std::string> lines = absl::StrSplit(buf, "\r\n");
-  Request r;
-  std::vector<std::string> first = absl::StrSplit(lines[0], ' ');
-  if (first.size() != 3 || !absl::StartsWith(first[2], "HTTP/1.")) {
-    return absl::InvalidArgumentError("malformed request line");
-  }
-  r.method = first[0];
-  r.path = first[1].substr(0, first[1].find('?'));
-  for (size_t i = 1; i < lines.size(); ++i) {
-    size_t colon = lines[i].find(':');
-    if (colon == std::string::npos || colon == 0) {
-      return absl::InvalidArgumentError("malformed header line");
-    }
-    r.headers.emplace_back(absl::AsciiStrToLower(lines[i].substr(0, colon)),
-                           std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1))));
-  }
-  return r;
+  return ParseRequestHead(buf);
 }
 
 bool HasToken(const std::vector<std::string>& values, std::string_view token) {
@@ -110,6 +78,60 @@ std::string JoinList(const std::vector<std::string>& v) {
 }
 
 }  // namespace
+
+std::vector<std::string> HttpRequest::Values(std::string_view name) const {
+  std::vector<std::string> out;
+  for (const auto& [n, v] : headers) {
+    if (n != name) continue;
+    for (absl::string_view part : absl::StrSplit(v, ',')) {
+      std::string p(absl::StripAsciiWhitespace(part));
+      if (!p.empty()) out.push_back(p);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<HttpRequest> ParseRequestHead(std::string_view head) {
+  std::vector<std::string> lines =
+      absl::StrSplit(absl::string_view(head.data(), head.size()), "\r\n");
+  std::vector<std::string> first = absl::StrSplit(lines[0], ' ');
+  if (first.size() != 3 || first[0].empty() || !absl::StartsWith(first[1], "/") ||
+      !absl::StartsWith(first[2], "HTTP/1.")) {
+    return absl::InvalidArgumentError("malformed request line");
+  }
+  HttpRequest r;
+  r.method = first[0];
+  r.path = first[1].substr(0, first[1].find('?'));
+  for (size_t i = 1; i < lines.size(); ++i) {
+    size_t colon = lines[i].find(':');
+    if (colon == std::string::npos || colon == 0) {
+      return absl::InvalidArgumentError("malformed header line");
+    }
+    r.headers.emplace_back(absl::AsciiStrToLower(lines[i].substr(0, colon)),
+                           std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1))));
+  }
+  return r;
+}
+
+void ResizeReader::Feed(std::string_view bytes,
+                        const std::function<void(uint32_t, uint32_t)>& on_size) {
+  buf_ += bytes;
+  size_t end;
+  while ((end = buf_.find('}')) != std::string::npos) {
+    std::string doc = buf_.substr(0, end + 1);
+    buf_.erase(0, end + 1);
+    absl::StatusOr<json::Value> v = json::Parse(doc);
+    if (!v.ok() || !v->is_object()) continue;
+    const json::Value* w = v->Find("Width");
+    const json::Value* h = v->Find("Height");
+    if (w == nullptr || h == nullptr || w->type() != json::Type::kUint ||
+        h->type() != json::Type::kUint || w->raw_uint() > 0xffff || h->raw_uint() > 0xffff) {
+      continue;
+    }
+    on_size(static_cast<uint32_t>(w->raw_uint()), static_cast<uint32_t>(h->raw_uint()));
+  }
+  if (buf_.size() > 4096) buf_.clear();  // no size object is that long
+}
 
 std::string NegotiateProtocol(const std::vector<std::string>& client,
                               const std::vector<std::string>& server) {
@@ -251,7 +273,7 @@ void Server::AcceptLoop() {
 
 void Server::Serve(images::UniqueFd conn) {
   std::string rest;
-  absl::StatusOr<Request> req = ReadHead(conn.get(), &rest);
+  absl::StatusOr<HttpRequest> req = ReadHead(conn.get(), &rest);
   if (!req.ok()) {
     if (absl::IsInvalidArgument(req.status())) {
       Respond(conn.get(), 400, "Bad Request", std::string(req.status().message()));

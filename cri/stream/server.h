@@ -111,6 +111,26 @@ class Server {
 
 // --- exposed for tests
 
+// An HTTP/1.1 request head (without its final empty line).
+struct HttpRequest {
+  std::string method, path;                                  // path without the query
+  std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
+  // The values of a header, comma-separated lists split, in order.
+  std::vector<std::string> Values(std::string_view name) const;
+};
+absl::StatusOr<HttpRequest> ParseRequestHead(std::string_view head);
+
+// Terminal sizes from a resize stream: JSON objects one after another, as
+// client-go's encoder writes them ({"Width":80,"Height":24}\n...). Sizes
+// past 65535 are dropped.
+class ResizeReader {
+ public:
+  void Feed(std::string_view bytes, const std::function<void(uint32_t, uint32_t)>& on_size);
+
+ private:
+  std::string buf_;
+};
+
 // The protocol the server picks from the client's X-Stream-Protocol-Version
 // values (in the client's order of preference): "" if none matches.
 std::string NegotiateProtocol(const std::vector<std::string>& client,

@@ -268,6 +268,35 @@ TEST_F(SpdySessionTest, GarbageEndsTheConnection) {
   EXPECT_TRUE(session_->done());
 }
 
+TEST(StreamProtocolTest, RequestHeadsParseAndMalformedOnesAreRefused) {
+  absl::StatusOr<HttpRequest> r = ParseRequestHead(
+      "POST /exec/abc?x=1 HTTP/1.1\r\nConnection: Upgrade\r\n"
+      "X-Stream-Protocol-Version: v4.channel.k8s.io\r\n"
+      "x-stream-protocol-version:  v3.channel.k8s.io , channel.k8s.io\r\nEmpty:");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->method, "POST");
+  EXPECT_EQ(r->path, "/exec/abc");
+  EXPECT_EQ(r->Values("x-stream-protocol-version"),
+            (std::vector<std::string>{"v4.channel.k8s.io", "v3.channel.k8s.io", "channel.k8s.io"}));
+  EXPECT_EQ(r->Values("connection"), std::vector<std::string>{"Upgrade"});
+  EXPECT_TRUE(r->Values("empty").empty());
+  for (const char* bad : {"", "GET /x", "GET x HTTP/1.1", "GET /x SPDY/3", " /x HTTP/1.1",
+                          "GET /x HTTP/1.1\r\nno colon", "GET /x HTTP/1.1\r\n: no name"}) {
+    EXPECT_FALSE(ParseRequestHead(bad).ok()) << bad;
+  }
+}
+
+TEST(StreamProtocolTest, ResizesArriveWholeAcrossChunksAndOversizedOnesAreDropped) {
+  ResizeReader reader;
+  std::vector<std::pair<uint32_t, uint32_t>> got;
+  auto add = [&](uint32_t w, uint32_t h) { got.emplace_back(w, h); };
+  reader.Feed("{\"Width\":80,\"Hei", add);
+  EXPECT_TRUE(got.empty());
+  reader.Feed("ght\":24}\n{\"Width\":70000,\"Height\":1}\n{\"Width\":-1,\"Height\":1}", add);
+  reader.Feed("\n{\"Width\":100,\"Height\":40}\n", add);
+  EXPECT_EQ(got, (std::vector<std::pair<uint32_t, uint32_t>>{{80, 24}, {100, 40}}));
+}
+
 TEST(StreamProtocolTest, NegotiationFollowsTheClientsOrder) {
   std::vector<std::string> server = {"v4.channel.k8s.io", "v3.channel.k8s.io", "channel.k8s.io"};
   EXPECT_EQ(
