@@ -989,6 +989,37 @@ TEST_F(ContainerTest, StreamingExecEndsWhenTheClientGoesAway) {
   EXPECT_NE(Log().find("the client went away, killing the process"), std::string::npos);
 }
 
+// peapodd stopping ends its streaming sessions: it exits with a client
+// still attached to an exec, the client sees the connection end, and the
+// exec's process is gone (the container is not).
+TEST_F(ContainerTest, StoppingPeapoddEndsStreamingSessions) {
+  Pod pod = RunPod("stream-stop");
+  std::string id = Run(pod, Config("main"));
+  grpc::Status s;
+  std::string url = ExecUrl(id, {"sleep", "1019"}, false, false, true, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  Client c;
+  std::thread client([&] { c = KubeStream("exec '" + url + "' --timeout 60"); });
+  v1::ExecSyncResponse resp;
+  bool running = false;
+  for (int i = 0; i < 100 && !running; ++i) {
+    ASSERT_TRUE(Exec(id, {"ps"}, &resp).ok());
+    running = resp.stdout().find("sleep 1019") != std::string::npos;
+    if (!running) std::this_thread::sleep_for(milliseconds(100));
+  }
+  ASSERT_TRUE(running) << resp.stdout();
+  StopDaemon(SIGTERM);  // returns once peapodd has exited
+  client.join();
+  // The connection ended under the client, not its own timeout (client-go,
+  // like this client, then reads the empty error stream as success).
+  EXPECT_NE(c.err.find("the connection closed before the error stream ended"), std::string::npos)
+      << c.code << " " << c.err;
+  StartDaemon();
+  EXPECT_EQ(Status(id).status().state(), v1::CONTAINER_RUNNING);
+  ASSERT_TRUE(Exec(id, {"ps"}, &resp).ok());
+  EXPECT_EQ(resp.stdout().find("sleep 1019"), std::string::npos) << resp.stdout();
+}
+
 // kubectl port-forward's path: a connection to a port inside the pod's
 // network namespace.
 TEST_F(ContainerTest, PortForwardReachesAPortInsideThePod) {
