@@ -1154,6 +1154,15 @@ TEST_F(ContainerTest, StreamingRequestsWithBadInputsAreRefused) {
   EXPECT_NE(c.err.find("404"), std::string::npos) << c.err;
   url = ExecUrl(id, {"true"}, false, false, true, &s);
   ASSERT_TRUE(s.ok()) << s.error_message();
+  rc = system(("curl -s -o " + dir_ + "/curl.out -w '%{http_code}' -H 'Connection: Upgrade' " +
+               "-H 'Upgrade: websocket' '" + url + "' > " + dir_ + "/curl.code")
+                  .c_str());
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(ReadFile(dir_ + "/curl.code"), "400");
+  EXPECT_NE(ReadFile(dir_ + "/curl.out").find("SPDY/3.1 only, not WebSocket"), std::string::npos)
+      << ReadFile(dir_ + "/curl.out");
+  url = ExecUrl(id, {"true"}, false, false, true, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
   c = KubeStream("exec '" + url + "' --protocols v9.channel.k8s.io");
   EXPECT_EQ(c.code, 2);
   EXPECT_NE(c.err.find("unable to negotiate protocol"), std::string::npos) << c.err;
