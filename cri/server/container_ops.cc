@@ -108,6 +108,15 @@ absl::StatusOr<oci::Process> ContainerExecProcess(Daemon& d, const ContainerReco
   return process;
 }
 
+absl::StatusOr<ContainerRecord> RunningContainer(Daemon& d, const std::string& id) {
+  absl::StatusOr<ContainerRecord> c = RefreshContainer(d, id);
+  if (!c.ok()) return c.status();
+  if (c->state != ContainerState::kRunning) {
+    return absl::FailedPreconditionError(Cat("container ", c->id, " is not running"));
+  }
+  return c;
+}
+
 absl::StatusOr<stream::ExecRequest> NewStreamRequest(Daemon& d, const std::string& container_id,
                                                      bool in, bool out, bool err, bool tty,
                                                      ContainerRecord* record) {
@@ -115,11 +124,8 @@ absl::StatusOr<stream::ExecRequest> NewStreamRequest(Daemon& d, const std::strin
     return absl::InvalidArgumentError("one of stdin, stdout and stderr must be true");
   }
   if (tty && err) return absl::InvalidArgumentError("tty and stderr cannot both be true");
-  absl::StatusOr<ContainerRecord> c = RefreshContainer(d, container_id);
+  absl::StatusOr<ContainerRecord> c = RunningContainer(d, container_id);
   if (!c.ok()) return c.status();
-  if (c->state != ContainerState::kRunning) {
-    return absl::FailedPreconditionError(Cat("container ", c->id, " is not running"));
-  }
   if (d.streams == nullptr) return absl::UnavailableError("the streaming server is not running");
   stream::ExecRequest r;
   r.container_id = c->id;

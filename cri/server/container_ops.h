@@ -43,6 +43,10 @@ inline constexpr char kStopSignalAnnotation[] = "peapod.io/stop-signal";
 // shim address or the shim is gone, NotFound if the pod is unknown.
 absl::StatusOr<std::unique_ptr<ShimClient>> ConnectPodShim(Daemon& d, const std::string& pod_id);
 
+// RefreshContainer, then FailedPrecondition unless the container runs: what
+// ExecSync, Exec, Attach and their streaming sessions need.
+absl::StatusOr<ContainerRecord> RunningContainer(Daemon& d, const std::string& id);
+
 // The process an exec in container `c` runs: the container's own (user,
 // env, capabilities, cwd) with `cmd`, with or without a terminal.
 absl::StatusOr<oci::Process> ContainerExecProcess(Daemon& d, const ContainerRecord& c,

@@ -71,11 +71,8 @@ absl::Status HandleExecSync(Daemon& d, const ::runtime::v1::ExecSyncRequest& req
                             ::runtime::v1::ExecSyncResponse& resp) {
   if (req.cmd().empty()) return absl::InvalidArgumentError("cmd must not be empty");
   if (req.timeout() < 0) return absl::InvalidArgumentError("timeout must not be negative");
-  absl::StatusOr<ContainerRecord> c = RefreshContainer(d, req.container_id());
+  absl::StatusOr<ContainerRecord> c = RunningContainer(d, req.container_id());
   if (!c.ok()) return c.status();
-  if (c->state != ContainerState::kRunning) {
-    return absl::FailedPreconditionError(Cat("container ", c->id, " is not running"));
-  }
   // 1. The process: the container's own (user, env, caps, cwd) with cmd.
   std::string bundle = ContainerBundleDir(d, c->id);
   absl::StatusOr<oci::Process> process =

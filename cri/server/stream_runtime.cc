@@ -184,11 +184,8 @@ bool PumpOutput(UniqueFd& out, UniqueFd& err, const stream::ExecStreams& s) {
 
 absl::StatusOr<int> RunStreamExec(Daemon& d, const stream::ExecRequest& r,
                                   const stream::ExecStreams& s) {
-  absl::StatusOr<ContainerRecord> c = RefreshContainer(d, r.container_id);
+  absl::StatusOr<ContainerRecord> c = RunningContainer(d, r.container_id);
   if (!c.ok()) return c.status();
-  if (c->state != ContainerState::kRunning) {
-    return absl::FailedPreconditionError(Cat("container ", c->id, " is not running"));
-  }
   absl::StatusOr<oci::Process> process = ContainerExecProcess(d, *c, r.cmd, r.tty);
   if (!process.ok()) return process.status();
   // 1. The fifos, in a dir of the bundle removed at the end.
@@ -246,11 +243,8 @@ absl::StatusOr<int> RunStreamExec(Daemon& d, const stream::ExecRequest& r,
 
 absl::StatusOr<int> RunStreamAttach(Daemon& d, const stream::ExecRequest& r,
                                     const stream::ExecStreams& s) {
-  absl::StatusOr<ContainerRecord> c = RefreshContainer(d, r.container_id);
+  absl::StatusOr<ContainerRecord> c = RunningContainer(d, r.container_id);
   if (!c.ok()) return c.status();
-  if (c->state != ContainerState::kRunning) {
-    return absl::FailedPreconditionError(Cat("container ", c->id, " is not running"));
-  }
   if (s.stdin != nullptr && !c->stdin) {
     return absl::FailedPreconditionError(Cat("container ", c->id, " was not created with stdin"));
   }
