@@ -17,6 +17,7 @@
 
 #include "cri/lifecycle/lifecycle.h"
 #include "cri/net/netns.h"
+#include "cri/util/sockaddr.h"
 #include "cri/util/str.h"
 #include "oci/linux/errno_status.h"
 #include "oci/linux/unique_fd.h"
@@ -56,15 +57,7 @@ absl::StatusOr<UniqueFd> Connect(const std::string& host, uint16_t port,
   socklen_t len = 0;
   auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
   auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    len = sizeof *v4;
-  } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    len = sizeof *v6;
-  } else {
+  if (!IpSockaddr(host, port, &ss, &len)) {
     // A name: resolved with the node's resolver (as the kubelet does).
     struct addrinfo hints {};
     hints.ai_socktype = SOCK_STREAM;

@@ -23,6 +23,7 @@
 #include "cri/server/container_ops.h"
 #include "cri/server/pod_network.h"
 #include "cri/store/id.h"
+#include "cri/util/sockaddr.h"
 #include "cri/util/str.h"
 #include "oci/spec/json.h"
 
@@ -78,26 +79,14 @@ absl::StatusOr<UniqueFd> ConnectInNetns(const std::string& netns, int port) {
     }
     int err = 0;
     // "localhost" as the pod sees it: IPv4 first, then IPv6.
-    for (int family : {AF_INET, AF_INET6}) {
-      UniqueFd s(socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    for (const char* loopback : {"127.0.0.1", "::1"}) {
+      sockaddr_storage ss;
+      socklen_t len = 0;
+      if (!IpSockaddr(loopback, static_cast<uint16_t>(port), &ss, &len)) continue;
+      UniqueFd s(socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
       if (!s.valid()) {
         err = errno;
         continue;
-      }
-      sockaddr_storage ss{};
-      socklen_t len;
-      if (family == AF_INET) {
-        auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-        a->sin_family = AF_INET;
-        a->sin_port = htons(static_cast<uint16_t>(port));
-        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        len = sizeof *a;
-      } else {
-        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons(static_cast<uint16_t>(port));
-        a->sin6_addr = in6addr_loopback;
-        len = sizeof *a;
       }
       if (connect(s.get(), reinterpret_cast<sockaddr*>(&ss), len) == 0) {
         out = std::move(s);

@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "cri/store/id.h"
+#include "cri/util/sockaddr.h"
 #include "cri/util/str.h"
 #include "oci/spec/json.h"
 
@@ -177,26 +178,13 @@ Server::~Server() {
 }
 
 absl::Status Server::Start(const std::string& address, int port) {
-  sockaddr_storage ss{};
-  socklen_t len;
-  bool v6 = address.find(':') != std::string::npos;
-  if (v6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(static_cast<uint16_t>(port));
-    if (inet_pton(AF_INET6, address.c_str(), &a->sin6_addr) != 1) {
-      return absl::InvalidArgumentError(Cat("stream_address \"", address, "\" is not an address"));
-    }
-    len = sizeof *a;
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(static_cast<uint16_t>(port));
-    if (inet_pton(AF_INET, address.c_str(), &a->sin_addr) != 1) {
-      return absl::InvalidArgumentError(Cat("stream_address \"", address, "\" is not an address"));
-    }
-    len = sizeof *a;
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  if (port < 0 || port > 65535 || !IpSockaddr(address, static_cast<uint16_t>(port), &ss, &len)) {
+    return absl::InvalidArgumentError(
+        Cat("streaming server: \"", address, "\" port ", port, " is not an address"));
   }
+  bool v6 = ss.ss_family == AF_INET6;
   listener_.Reset(socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!listener_.valid()) return images::ErrnoStatus("streaming server: socket", errno);
   int on = 1;
