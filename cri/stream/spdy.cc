@@ -211,12 +211,14 @@ std::string SpdyStream::Read() {
   cv_.notify_all();  // a Deliver waiting for room
   // The peer may send as much again: what we took is out of its windows.
   if (!ended && session_->peer_flow_control_) {
+    std::string frames;  // the stream's and the session's, in one write
     for (uint32_t stream : {id_, 0u}) {
       std::string p;
       PutU32(&p, stream);
       PutU32(&p, static_cast<uint32_t>(data.size()));
-      (void)session_->Send(ControlFrame(kWindowUpdate, 0, p));
+      frames += ControlFrame(kWindowUpdate, 0, p);
     }
+    (void)session_->Send(frames);
   }
   return data;
 }
