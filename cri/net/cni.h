@@ -83,6 +83,13 @@ absl::StatusOr<CniResult> ParseCniResultJson(const json::Value& v);
 
 class PluginProcess;  // plugin_exec.h
 
+// The head of a chain ADDed ahead of its pod (CniNetwork::AddHead): how many
+// plugins ran and the last one's result, the next plugin's prevResult.
+struct CniHead {
+  size_t plugins = 0;
+  json::Value result;
+};
+
 // The first plugin of an ADD, started ahead of it (CniNetwork::StartAdd) and
 // waiting for its config; destroyed unused, it is killed, never having acted.
 class CniAddStart {
@@ -96,6 +103,7 @@ class CniAddStart {
   friend class CniNetwork;
   std::unique_ptr<PluginProcess> first_;
   std::string container_id_, netns_path_;  // the attachment it was started for
+  size_t index_ = 0;                       // which plugin of the chain
 };
 
 // A network configuration list: a named chain of plugins.
@@ -115,6 +123,21 @@ class CniNetwork {
   const std::string& origin() const { return origin_; }
   // Plugin types, in chain order.
   std::vector<std::string> PluginTypes() const;
+  // Whether `other` is the same network: name, cniVersion and every plugin's
+  // config alike.
+  bool SameAs(const CniNetwork& other) const;
+
+  // How many plugins, from the first, can be ADDed before the pod exists
+  // (AddHead): reference plugins that act on the namespace and the host and
+  // read nothing of the pod (bridge, ptp, macvlan, ipvlan with host-local or
+  // static IPAM) and declare no capabilities, so their config is the same
+  // whatever the pod asks for. Stops at the first other plugin; 0 when the
+  // first is one.
+  size_t WarmHeadLength() const;
+  // Runs ADD through the first WarmHeadLength() plugins for `a` and caches
+  // that result (so DEL finds it, as for a whole ADD). On failure they are
+  // undone with DEL. FailedPrecondition when the head is empty.
+  absl::StatusOr<CniHead> AddHead(const CniOptions& opts, const CniAttachment& a) const;
 
   // Runs ADD through the chain (each plugin gets the previous result) and
   // returns the last result. On failure, the plugins already run are undone
@@ -126,13 +149,18 @@ class CniNetwork {
   // nothing done (a plugin acts only once it has read its config).
   // `started`, from StartAdd for the same attachment, is the first plugin
   // already running (none: Add starts it).
+  // With `head` (AddHead for the same attachment), the ADD goes on from the
+  // plugin after it, on its result; a failure, `ready`'s too, then undoes
+  // the head as well.
   absl::StatusOr<CniResult> Add(const CniOptions& opts, const CniAttachment& a,
                                 const std::function<absl::Status()>& ready = nullptr,
-                                CniAddStart started = {}) const;
-  // Starts the first plugin of an ADD for `a` now, so that its start overlaps
-  // whatever comes before the ADD. a.netns_path need not exist yet: the
-  // plugin opens it only once Add has given it its config.
-  absl::StatusOr<CniAddStart> StartAdd(const CniOptions& opts, const CniAttachment& a) const;
+                                CniAddStart started = {}, const CniHead* head = nullptr) const;
+  // Starts the first plugin of an ADD for `a` now (with `from`, the plugin
+  // after a head of that many), so that its start overlaps whatever comes
+  // before the ADD. a.netns_path need not exist yet: the plugin opens it
+  // only once Add has given it its config.
+  absl::StatusOr<CniAddStart> StartAdd(const CniOptions& opts, const CniAttachment& a,
+                                       size_t from = 0) const;
   // Runs DEL in reverse order with the cached result (if any). Missing state
   // (no cache, netns gone) is not an error; every plugin is run even if one
   // fails, and the first error is returned.

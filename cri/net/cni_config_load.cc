@@ -119,4 +119,38 @@ std::vector<std::string> CniNetwork::PluginTypes() const {
   return out;
 }
 
+bool CniNetwork::SameAs(const CniNetwork& other) const {
+  return name_ == other.name_ && cni_version_ == other.cni_version_ &&
+         disable_check_ == other.disable_check_ && plugins_ == other.plugins_;
+}
+
+size_t CniNetwork::WarmHeadLength() const {
+  // Reference plugins (containernetworking/plugins) that take nothing from
+  // CNI_ARGS but IgnoreUnknown, and IPAM plugins whose lease depends only on
+  // the container id and the config; a pod's name, namespace or uid, which
+  // a third-party plugin may read from CNI_ARGS, are not known yet.
+  static constexpr std::string_view kMains[] = {"bridge", "ptp", "macvlan", "ipvlan"};
+  static constexpr std::string_view kIpams[] = {"host-local", "static"};
+  auto one_of = [](const json::Value* v, auto& names) {
+    if (v == nullptr || !v->is_string()) return false;
+    for (std::string_view n : names) {
+      if (v->as_string() == n) return true;
+    }
+    return false;
+  };
+  size_t n = 0;
+  for (const json::Value& p : plugins_) {
+    if (!one_of(p.Find("type"), kMains)) break;
+    const json::Value* ipam = p.Find("ipam");
+    if (ipam == nullptr || !ipam->is_object() || !one_of(ipam->Find("type"), kIpams)) break;
+    // Capabilities (ips, mac, ...) and runtimeConfig come from the pod.
+    if (p.Find("capabilities") != nullptr || p.Find("runtimeConfig") != nullptr ||
+        p.Find("args") != nullptr) {
+      break;
+    }
+    ++n;
+  }
+  return n;
+}
+
 }  // namespace peapod::cri

@@ -115,6 +115,24 @@ absl::StatusOr<Cached> ReadCache(const CniOptions& o, const std::string& net,
   return c;
 }
 
+// Writes the cached result of an ADD: atomic but not fsynced, as libcni
+// writes it (DEL and CHECK read it for prevResult; DEL without it still
+// releases the address).
+absl::Status WriteCache(const CniOptions& o, const std::string& net, const CniAttachment& a,
+                        const json::Value& result, const std::vector<CniPortMapping>& pms) {
+  if (o.cache_dir.empty()) return absl::OkStatus();
+  json::Value cache = json::Object{};
+  cache.Set("kind", "peapod.cniCache.v1");
+  cache.Set("network", net);
+  cache.Set("containerId", a.container_id);
+  cache.Set("ifName", a.ifname);
+  cache.Set("result", result);
+  cache.Set("portMappings", PortMappingsJson(pms));
+  ::mkdir(o.cache_dir.c_str(), 0700);
+  absl::Status st = linux::ReplaceFile(CachePath(o, net, a), json::Write(cache), 0600);
+  return st.ok() ? st : linux::Annotate(st, "CNI result cache");
+}
+
 }  // namespace
 
 // Builds the stdin config of plugin `i`.
@@ -170,44 +188,91 @@ CniAddStart::CniAddStart(CniAddStart&&) noexcept = default;
 CniAddStart& CniAddStart::operator=(CniAddStart&&) noexcept = default;
 CniAddStart::~CniAddStart() = default;
 
-absl::StatusOr<CniAddStart> CniNetwork::StartAdd(const CniOptions& o,
-                                                 const CniAttachment& a) const {
+absl::StatusOr<CniAddStart> CniNetwork::StartAdd(const CniOptions& o, const CniAttachment& a,
+                                                 size_t from) const {
   PEAPOD_RETURN_IF_ERROR(ValidateAttachment(a));
   if (a.netns_path.empty())
     return absl::InvalidArgumentError("CNI ADD: network namespace path is empty");
   CniAddStart s;
   s.container_id_ = a.container_id;
   s.netns_path_ = a.netns_path;
-  if (!plugins_.empty()) {
-    PEAPOD_ASSIGN_OR_RETURN(PluginProcess p, StartAddProcess(o, a, plugins_.front()));
+  s.index_ = from;
+  if (from < plugins_.size()) {
+    PEAPOD_ASSIGN_OR_RETURN(PluginProcess p, StartAddProcess(o, a, plugins_[from]));
     s.first_ = std::make_unique<PluginProcess>(std::move(p));
   }
   return s;
 }
 
-absl::StatusOr<CniResult> CniNetwork::Add(const CniOptions& o, const CniAttachment& a,
-                                          const std::function<absl::Status()>& ready,
-                                          CniAddStart started) const {
+absl::StatusOr<CniHead> CniNetwork::AddHead(const CniOptions& o, const CniAttachment& a) const {
   PEAPOD_RETURN_IF_ERROR(ValidateAttachment(a));
   if (a.netns_path.empty())
     return absl::InvalidArgumentError("CNI ADD: network namespace path is empty");
+  CniHead head;
+  head.plugins = WarmHeadLength();
+  if (head.plugins == 0) {
+    return absl::FailedPreconditionError(
+        Cat("network \"", name_, "\": its first plugin cannot be added ahead of the pod"));
+  }
+  auto fail = [&](absl::Status st) {
+    (void)Del(o, a);
+    return linux::Annotate(st, Cat("network \"", name_, "\" (", origin_, ")"));
+  };
+  for (size_t i = 0; i < head.plugins; ++i) {
+    const json::Value& plugin = plugins_[i];
+    std::string conf = PluginConfig(plugin, name_, cni_version_, head.result, {});
+    absl::StatusOr<std::string> out = RunPlugin(o, a, "ADD", plugin, std::move(conf), a.netns_path);
+    if (!out.ok()) return fail(out.status());
+    absl::StatusOr<json::Value> parsed = json::Parse(*out);
+    absl::Status st = parsed.status();
+    if (st.ok()) st = ParseCniResultJson(*parsed).status();
+    if (!st.ok()) {
+      return fail(linux::Annotate(
+          st, Cat("CNI plugin ", plugin.Find("type")->as_string(), " (ADD) printed a bad result")));
+    }
+    head.result = *std::move(parsed);
+  }
+  if (absl::Status st = WriteCache(o, name_, a, head.result, {}); !st.ok()) return fail(st);
+  return head;
+}
+
+absl::StatusOr<CniResult> CniNetwork::Add(const CniOptions& o, const CniAttachment& a,
+                                          const std::function<absl::Status()>& ready,
+                                          CniAddStart started, const CniHead* head) const {
+  PEAPOD_RETURN_IF_ERROR(ValidateAttachment(a));
+  if (a.netns_path.empty())
+    return absl::InvalidArgumentError("CNI ADD: network namespace path is empty");
+  const size_t from = head != nullptr ? head->plugins : 0;
+  if (from > plugins_.size()) {
+    return absl::InvalidArgumentError(
+        Cat("CNI ADD: a head of ", from, " plugins in a chain of ", plugins_.size()));
+  }
   absl::StatusOr<PluginProcess> next = PluginProcess();
   if (started.first_) {
-    if (started.container_id_ != a.container_id || started.netns_path_ != a.netns_path) {
-      return absl::FailedPreconditionError(Cat("CNI ADD for ", a.container_id, " in ", a.netns_path,
-                                               ": its first plugin was started for ",
-                                               started.container_id_, " in ", started.netns_path_));
+    if (started.container_id_ != a.container_id || started.netns_path_ != a.netns_path ||
+        started.index_ != from) {
+      return absl::FailedPreconditionError(
+          Cat("CNI ADD for ", a.container_id, " in ", a.netns_path, " from plugin ", from,
+              ": its first plugin was started for ", started.container_id_, " in ",
+              started.netns_path_, " as plugin ", started.index_));
     }
     next = std::move(*started.first_);
-  } else if (!plugins_.empty()) {
-    next = StartAddProcess(o, a, plugins_.front());
+  } else if (from < plugins_.size()) {
+    next = StartAddProcess(o, a, plugins_[from]);
   }
   if (ready) {
-    // A failure here leaves nothing to undo: the started plugin is killed
-    // before it has read a config.
-    PEAPOD_RETURN_IF_ERROR(ready());
+    // A failure here leaves nothing to undo but a head: the started plugin
+    // is killed before it has read a config.
+    if (absl::Status st = ready(); !st.ok()) {
+      if (head != nullptr) {
+        next = PluginProcess();
+        (void)Del(o, a);
+      }
+      return st;
+    }
   }
   json::Value prev;
+  if (head != nullptr) prev = head->result;
   // Plugins that printed their result and are still exiting (a Go
   // runtime's exit takes ~1 ms): the next one already runs on that result.
   // Their verdicts (exit status) come before the ADD succeeds; a failure
@@ -229,7 +294,7 @@ absl::StatusOr<CniResult> CniNetwork::Add(const CniOptions& o, const CniAttachme
     (void)Del(o, a);
     return linux::Annotate(st, Cat("network \"", name_, "\" (", origin_, ")"));
   };
-  for (size_t i = 0; i < plugins_.size(); ++i) {
+  for (size_t i = from; i < plugins_.size(); ++i) {
     const json::Value& plugin = plugins_[i];
     std::string conf = PluginConfig(plugin, name_, cni_version_, prev, a.port_mappings);
     absl::StatusOr<PluginProcess> current = std::move(next);
@@ -271,22 +336,9 @@ absl::StatusOr<CniResult> CniNetwork::Add(const CniOptions& o, const CniAttachme
     (void)Del(o, a);
     return absl::InternalError(Cat("network \"", name_, "\": the plugin chain returned no result"));
   }
-  if (!o.cache_dir.empty()) {
-    json::Value cache = json::Object{};
-    cache.Set("kind", "peapod.cniCache.v1");
-    cache.Set("network", name_);
-    cache.Set("containerId", a.container_id);
-    cache.Set("ifName", a.ifname);
-    cache.Set("result", prev);
-    cache.Set("portMappings", PortMappingsJson(a.port_mappings));
-    ::mkdir(o.cache_dir.c_str(), 0700);
-    // Atomic but not fsynced, as libcni writes it: DEL and CHECK read it
-    // for prevResult, and DEL without it still releases the address.
-    absl::Status st = linux::ReplaceFile(CachePath(o, name_, a), json::Write(cache), 0600);
-    if (!st.ok()) {
-      (void)Del(o, a);
-      return linux::Annotate(st, "CNI result cache");
-    }
+  if (absl::Status st = WriteCache(o, name_, a, prev, a.port_mappings); !st.ok()) {
+    (void)Del(o, a);
+    return st;
   }
   return ParseCniResultJson(prev);
 }

@@ -233,6 +233,98 @@ TEST_F(CniChain, AddPassesEnvNamePrevResultAndCapabilities) {
   EXPECT_TRUE(absl::IsFailedPrecondition(n->Check(opts_, att_)));
 }
 
+// Which leading plugins can be ADDed before the pod exists: reference
+// plugins with host-local or static IPAM that declare no capability; the
+// first other plugin ends the head.
+TEST(CniWarmHead, IsTheLeadingPluginsThatReadNothingOfThePod) {
+  auto head = [](const std::string& plugins) {
+    absl::StatusOr<CniNetwork> n = CniNetwork::FromConfList(
+        R"({"cniVersion":"1.0.0","name":"n","plugins":[)" + plugins + "]}", "t");
+    EXPECT_TRUE(n.ok()) << n.status();
+    return n.ok() ? n->WarmHeadLength() : 99;
+  };
+  const std::string bridge = R"({"type":"bridge","ipam":{"type":"host-local"}})";
+  const std::string portmap = R"({"type":"portmap","capabilities":{"portMappings":true}})";
+  EXPECT_EQ(head(bridge + "," + portmap), 1u);
+  EXPECT_EQ(head(bridge), 1u);
+  EXPECT_EQ(head(R"({"type":"ptp","ipam":{"type":"static"}},)" + bridge + "," + portmap), 2u);
+  EXPECT_EQ(head(portmap + "," + bridge), 0u);
+  EXPECT_EQ(head(R"({"type":"bridge"})"), 0u);                               // no IPAM
+  EXPECT_EQ(head(R"({"type":"bridge","ipam":{"type":"dhcp"}})"), 0u);        // a daemon's
+  EXPECT_EQ(head(R"({"type":"calico","ipam":{"type":"host-local"}})"), 0u);  // may read CNI_ARGS
+  EXPECT_EQ(head(R"({"type":"bridge","ipam":{"type":"host-local"},)"
+                 R"("capabilities":{"ips":true}})"),
+            0u);  // the pod's addresses
+  EXPECT_EQ(head(R"({"type":"bridge","ipam":{"type":"host-local"},"args":{"x":1}})"), 0u);
+}
+
+// AddHead runs the head for an attachment and caches its result; Add with
+// that head runs only the rest, on the head's result, its first plugin
+// started ahead as plugin 1; DEL then undoes the whole chain.
+TEST_F(CniChain, AddGoesOnFromAHeadAddedAhead) {
+  WriteFile(bin_.path() + "/bridge", kRecorder, 0755);
+  auto n = CniNetwork::FromConfList(R"({"cniVersion":"1.0.0","name":"testnet","plugins":[
+      {"type":"bridge","ipam":{"type":"host-local"}},
+      {"type":"rec-b","capabilities":{"portMappings":true}}]})",
+                                    "t");
+  ASSERT_TRUE(n.ok()) << n.status();
+  CniAttachment early = att_;
+  early.args = {{"K8S_POD_INFRA_CONTAINER_ID", att_.container_id}};
+  early.port_mappings.clear();
+  absl::StatusOr<CniHead> head = n->AddHead(opts_, early);
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_EQ(head->plugins, 1u);
+  EXPECT_THAT(Rec("0-ADD-stdin"), HasSubstr(R"("type":"bridge")"));
+  EXPECT_THAT(Rec("0-ADD-env"), HasSubstr("CNI_ARGS=IgnoreUnknown=1;K8S_POD_INFRA_CONTAINER_ID="));
+  // Cached, so a DEL now would find it.
+  auto cached = json::ParseFile(opts_.cache_dir + "/testnet-pod123-eth0.json", 1 << 20);
+  ASSERT_TRUE(cached.ok()) << cached.status();
+  EXPECT_EQ(*cached->Find("result"), head->result);
+
+  // A first plugin started as plugin 0 is not the one after the head.
+  absl::StatusOr<CniAddStart> wrong = n->StartAdd(opts_, att_);
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_TRUE(
+      absl::IsFailedPrecondition(n->Add(opts_, att_, nullptr, *std::move(wrong), &*head).status()));
+
+  absl::StatusOr<CniAddStart> started = n->StartAdd(opts_, att_, head->plugins);
+  ASSERT_TRUE(started.ok());
+  auto r = n->Add(opts_, att_, nullptr, *std::move(started), &*head);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->interfaces[0].name, "rec-b");
+  auto second = json::Parse(Rec("1-ADD-stdin"));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->Find("type")->as_string(), "rec-b");
+  EXPECT_EQ(*second->Find("prevResult"), head->result);
+  EXPECT_NE(second->Find("runtimeConfig"), nullptr);  // the pod's port mappings
+  EXPECT_THAT(Rec("1-ADD-env"), HasSubstr("K8S_POD_NAME=web"));
+  EXPECT_FALSE(std::filesystem::exists(rec_.path() + "/2-ADD-stdin")) << "the head ran twice";
+  ASSERT_TRUE(n->Del(opts_, att_).ok());
+  EXPECT_EQ(json::Parse(Rec("2-DEL-stdin"))->Find("type")->as_string(), "rec-b");
+  EXPECT_EQ(json::Parse(Rec("3-DEL-stdin"))->Find("type")->as_string(), "bridge");
+}
+
+// `ready` failing after a head was added: the head is undone too.
+TEST_F(CniChain, ReadyFailingAfterAHeadUndoesIt) {
+  WriteFile(bin_.path() + "/bridge", kRecorder, 0755);
+  auto n = CniNetwork::FromConfList(R"({"cniVersion":"1.0.0","name":"testnet","plugins":[
+      {"type":"bridge","ipam":{"type":"host-local"}},{"type":"rec-b"}]})",
+                                    "t");
+  ASSERT_TRUE(n.ok()) << n.status();
+  absl::StatusOr<CniHead> head = n->AddHead(opts_, att_);
+  ASSERT_TRUE(head.ok()) << head.status();
+  auto r = n->Add(
+      opts_, att_, [] { return absl::UnavailableError("record not durable"); }, {}, &*head);
+  EXPECT_TRUE(absl::IsUnavailable(r.status())) << r.status();
+  EXPECT_THAT(Rec("1-DEL-env"), HasSubstr("CNI_COMMAND=DEL"));
+  EXPECT_THAT(Rec("2-DEL-env"), HasSubstr("CNI_COMMAND=DEL"));
+  EXPECT_FALSE(std::filesystem::exists(rec_.path() + "/1-ADD-stdin")) << "rec-b acted";
+  EXPECT_FALSE(std::filesystem::exists(opts_.cache_dir + "/testnet-pod123-eth0.json"));
+  // No head to add: FailedPrecondition, nothing run.
+  CniNetwork plain = Chain("rec-a", "rec-b");
+  EXPECT_TRUE(absl::IsFailedPrecondition(plain.AddHead(opts_, att_).status()));
+}
+
 TEST_F(CniChain, PluginErrorCarriesItsMessageAndChainIsUndone) {
   CniNetwork n = Chain("rec-a", "fail");
   auto r = n.Add(opts_, att_);
