@@ -35,6 +35,9 @@ struct Config {
   // [cni]: where plugin binaries and network configs live.
   std::vector<std::string> cni_plugin_dirs = {"/usr/lib/cni", "/opt/cni/bin"};
   std::string cni_conf_dir = "/etc/cni/net.d";
+  // Whether the next CNI pod's attachment is made ahead of it
+  // (cri/server/warm_network.h).
+  bool cni_warm = true;
   // The [registry] table as TOML text, untouched: the image service's own
   // parser (cri/images) reads mirrors and insecure registries from it.
   std::string registry_toml;

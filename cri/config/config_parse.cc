@@ -82,8 +82,13 @@ absl::Status ReadCni(const toml::table& root, std::string_view origin, Config& c
   if (n == nullptr) return absl::OkStatus();
   const toml::table* t = n->as_table();
   if (t == nullptr) return KeyError(origin, "cni", "expected a table");
-  if (absl::Status s = CheckKnown(*t, origin, "cni.", {"plugin_dirs", "conf_dir"}); !s.ok()) {
+  if (absl::Status s = CheckKnown(*t, origin, "cni.", {"plugin_dirs", "conf_dir", "warm"});
+      !s.ok()) {
     return s;
+  }
+  if (const toml::node* w = t->get("warm"); w != nullptr) {
+    if (!w->is_boolean()) return KeyError(origin, "cni.warm", "expected true or false");
+    c.cni_warm = *w->value<bool>();
   }
   if (absl::Status s = ReadPathList(*t, origin, "plugin_dirs", c.cni_plugin_dirs); !s.ok()) {
     return s;

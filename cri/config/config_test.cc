@@ -32,6 +32,7 @@ infra_binary = "/opt/infra"
 [cni]
 plugin_dirs = ["/a", "/b", "/c"]
 conf_dir = "/etc/net"
+warm = false
 [registry]
 insecure = ["127.0.0.1:5000"]
 )");
@@ -44,7 +45,18 @@ insecure = ["127.0.0.1:5000"]
   EXPECT_EQ(c->infra_binary, "/opt/infra");
   EXPECT_EQ(c->cni_plugin_dirs, (std::vector<std::string>{"/a", "/b", "/c"}));
   EXPECT_EQ(c->cni_conf_dir, "/etc/net");
+  EXPECT_FALSE(c->cni_warm);
   EXPECT_NE(c->registry_toml.find("127.0.0.1:5000"), std::string::npos) << c->registry_toml;
+}
+
+TEST(ConfigTest, CniWarmIsOnByDefaultAndMustBeABool) {
+  absl::StatusOr<Config> c = ParseConfig("");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->cni_warm);
+  c = ParseConfig("[cni]\nwarm = \"no\"\n", "peapod.toml");
+  ASSERT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(c.status().message().find("cni.warm: expected true or false"), std::string::npos)
+      << c.status();
 }
 
 TEST(ConfigTest, PluginDirsAcceptColonList) {

@@ -12,6 +12,7 @@
 #include "cri/server/log.h"
 #include "cri/server/netns_spare.h"
 #include "cri/server/shim_spares.h"
+#include "cri/server/warm_network.h"
 #include "cri/store/record_store.h"
 #include "cri/stream/server.h"
 #include "cri/util/busy_gate.h"
@@ -40,6 +41,9 @@ struct Daemon {
   // A network namespace made ahead of the next CNI pod (null in tests that
   // run no daemon).
   std::unique_ptr<NetnsSpare> netns_spare;
+  // The next CNI pod's attachment, made ahead of it (null when [cni] warm
+  // is off, and in tests that run no daemon).
+  std::unique_ptr<WarmNetwork> warm_network;
   // The streaming server behind Exec and PortForward URLs (null in tests
   // that run no daemon).
   std::unique_ptr<stream::Server> streams;

@@ -147,6 +147,15 @@ int RunDaemon(Config config) {
   // A network namespace for the next CNI pod, made now if CNI is set up.
   d.netns_spare = std::make_unique<NetnsSpare>(PodNetnsDir(d), log, &d.runp_gate);
   d.netns_spare->Start(CniNetwork::LoadDefault(d.config.cni_conf_dir).ok());
+  // The next CNI pod's attachment, after those a killed peapodd left are
+  // torn down (warm_network.h).
+  if (d.config.cni_warm) {
+    d.warm_network = std::make_unique<WarmNetwork>(d);
+    d.warm_network->Recover();
+    d.warm_network->Start();
+  } else {
+    WarmNetwork(d).Recover();
+  }
   // 5. Serve.
   d.ready = true;
   log.Info(Cat("peapodd ", PeapodVersion(), " serving CRI on unix://", d.config.socket_path));
@@ -158,6 +167,7 @@ int RunDaemon(Config config) {
   d.streams.reset();  // ends exec and port-forward connections
   d.spares.reset();   // shuts the spare shims down
   d.netns_spare.reset();
+  d.warm_network.reset();  // its unused attachment: DEL, unpin
   claim->RemoveSocket();
   return 0;
 }

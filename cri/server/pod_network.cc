@@ -131,8 +131,8 @@ std::string PodNetnsPath(const Daemon& d, const std::string& pod_id) {
 }
 
 absl::StatusOr<CniAddStart> BeginPodNetwork(const Daemon& d, const PodRecord& r,
-                                            const CniNetwork& net) {
-  return net.StartAdd(PodCniOptions(d), Attachment(r, PodNetnsPath(d, r.id)));
+                                            const CniNetwork& net, size_t head_plugins) {
+  return net.StartAdd(PodCniOptions(d), Attachment(r, PodNetnsPath(d, r.id)), head_plugins);
 }
 
 absl::StatusOr<std::string> PinPodNetns(Daemon& d, const std::string& pod_id, Rollback& undo) {
@@ -152,25 +152,46 @@ absl::StatusOr<EarlyPodNetwork> StartPodNetwork(Daemon& d, const PodRecord& r,
                                                 const v1::PodSandboxConfig& c,
                                                 const CniNetwork& net, CniAddStart first,
                                                 std::function<absl::Status()> before_add,
-                                                Rollback& undo) {
+                                                Rollback& undo,
+                                                std::optional<WarmNetwork::Taken> warm) {
   absl::StatusOr<std::vector<CniPortMapping>> pms = PortMappings(c);
   if (!pms.ok()) return pms.status();
-  absl::StatusOr<std::string> netns = PinPodNetns(d, r.id, undo);
-  if (!netns.ok()) return netns.status();
+  std::optional<CniHead> head;
   EarlyPodNetwork out;
-  out.netns = *std::move(netns);
+  if (warm) {
+    if (warm->id != r.id) {
+      return absl::InternalError(
+          Cat("pod ", r.id, " was given the warm CNI attachment of ", warm->id));
+    }
+    out.netns = std::move(warm->netns);
+    head = std::move(warm->head);
+    undo.Push("unpin the pod's network namespace",
+              [netns = out.netns] { return RemovePinnedNetns(netns); });
+    before_add = [&d, id = r.id, before_add = std::move(before_add)] {
+      absl::Status s = before_add ? before_add() : absl::OkStatus();
+      if (s.ok() && d.warm_network) d.warm_network->Adopted(id);
+      return s;
+    };
+  } else {
+    absl::StatusOr<std::string> netns = PinPodNetns(d, r.id, undo);
+    if (!netns.ok()) return netns.status();
+    out.netns = *std::move(netns);
+  }
   CniAttachment a = Attachment(r, out.netns);
   a.port_mappings = std::move(*pms);
   CniOptions opts = PodCniOptions(d);
   auto add = [&log = d.log, net, opts, a, before_add = std::move(before_add),
-              first = std::move(first)]() mutable -> absl::StatusOr<std::vector<std::string>> {
+              first = std::move(first),
+              head = std::move(head)]() mutable -> absl::StatusOr<std::vector<std::string>> {
     auto t0 = std::chrono::steady_clock::now();
     // The first plugin gets its config once before_add (the record
     // durable) returns.
-    absl::StatusOr<CniResult> res = net.Add(opts, a, before_add, std::move(first));
+    absl::StatusOr<CniResult> res =
+        net.Add(opts, a, before_add, std::move(first), head ? &*head : nullptr);
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - t0);
     log.Debug(Cat("pod ", a.container_id, ": CNI ADD to ", net.name(),
+                  head ? Cat(" (after a warm head of ", head->plugins, ")") : "",
                   res.ok() ? " done in " : " failed in ",
                   absl::StrFormat("%.1f", us.count() / 1000.0), " ms"));
     if (!res.ok()) return res.status();

@@ -52,8 +52,10 @@ struct EarlyPodNetwork {
 // RunPodSandbox: a Go plugin takes ~4 ms to start, which then overlaps the
 // record and the namespace. It acts only once StartPodNetwork gives it its
 // config; dropped unused, it is killed having done nothing.
+// With a warm attachment (warm_network.h) of `head_plugins`, the plugin
+// after its head.
 absl::StatusOr<CniAddStart> BeginPodNetwork(const Daemon& d, const PodRecord& r,
-                                            const CniNetwork& net);
+                                            const CniNetwork& net, size_t head_plugins = 0);
 
 // Pins a namespace (the spare one if ready) at PodNetnsPath(r.id) and runs
 // CNI ADD of `net` in it on another thread, its first plugin `first`
@@ -61,11 +63,15 @@ absl::StatusOr<CniAddStart> BeginPodNetwork(const Daemon& d, const PodRecord& r,
 // OK (RunPodSandbox waits there for its record to be durable: CNI state
 // outlives a reboot). Undo steps go on `undo`: DEL after ADD has finished,
 // then the unpin.
+// With `warm` (taken from d.warm_network for this pod id), its namespace is
+// the pod's and ADD goes on from its head; once before_add returns OK the
+// attachment is adopted (its intent goes).
 absl::StatusOr<EarlyPodNetwork> StartPodNetwork(Daemon& d, const PodRecord& r,
                                                 const ::runtime::v1::PodSandboxConfig& c,
                                                 const CniNetwork& net, CniAddStart first,
                                                 std::function<absl::Status()> before_add,
-                                                Rollback& undo);
+                                                Rollback& undo,
+                                                std::optional<WarmNetwork::Taken> warm = {});
 
 // The pod's network namespace, loopback up, pinned at PodNetnsPath(pod_id):
 // the spare one if ready (netns_spare.h), else a new one. The unpin goes on

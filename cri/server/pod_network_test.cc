@@ -128,15 +128,67 @@ class PodNetworkTest : public ::testing::Test {
 
   static std::string Log() { return ReadFile(dir_ + "/peapodd.log"); }
 
-  // The addresses the test network's IPAM has leased.
-  static std::vector<std::string> Leases() {
+  // The addresses the test network's IPAM has leased to pods (with
+  // `warm`, also those of warm attachments: warm_network.h).
+  static std::vector<std::string> Leases(bool warm = false) {
     std::vector<std::string> out;
+    std::vector<std::string> warm_ids = WarmIds();
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(dir_ + "/ipam/peapod-h4-cri", ec)) {
       std::string name = e.path().filename();
-      if (name.rfind(kSubnetPrefix, 0) == 0) out.push_back(name);
+      if (name.rfind(kSubnetPrefix, 0) != 0) continue;
+      std::string owner = ReadFile(e.path());
+      bool is_warm = std::any_of(warm_ids.begin(), warm_ids.end(), [&](const std::string& id) {
+        return owner.find(id) != std::string::npos;
+      });
+      if (warm || !is_warm) out.push_back(name);
     }
+    std::sort(out.begin(), out.end());
     return out;
+  }
+
+  // The ids of warm CNI attachments (their intents), made or being made.
+  static std::vector<std::string> WarmIds() {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir_ + "/lib/cni-warm", ec)) {
+      out.push_back(e.path().filename());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  // The one warm attachment, once it is ready (its lease and its namespace
+  // exist), or "".
+  static std::string ReadyWarmId() {
+    for (int i = 0; i < 500; ++i) {
+      std::vector<std::string> ids = WarmIds();
+      if (ids.size() == 1) {
+        std::string lease_owner;
+        for (const std::string& ip : Leases(true)) {
+          if (ReadFile(dir_ + "/ipam/peapod-h4-cri/" + ip).find(ids[0]) != std::string::npos) {
+            lease_owner = ids[0];
+          }
+        }
+        if (!lease_owner.empty() &&
+            ReadFile("/proc/self/mountinfo").find(dir_ + "/state/netns/" + ids[0]) !=
+                std::string::npos &&
+            fs::exists(dir_ + "/lib/cni-cache/peapod-h4-cri-" + ids[0] + "-eth0.json")) {
+          return ids[0];
+        }
+      }
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    return "";
+  }
+
+  // Stops peapodd (SIGTERM, or `sig`).
+  static void StopDaemon(int sig = SIGTERM) {
+    runtime_.reset();
+    images_.reset();
+    kill(pid_, sig);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
   }
 
   // Pids of CNI plugin processes started for the pod named `name` (their
@@ -155,8 +207,9 @@ class PodNetworkTest : public ::testing::Test {
     return out;
   }
 
-  // Starts peapodd (with PEAPOD_FAILPOINT=failpoint when given).
-  static void StartDaemon(const std::string& failpoint = "") {
+  // Starts peapodd (with PEAPOD_FAILPOINT=failpoint when given; `cni_extra`
+  // goes into [cni]).
+  static void StartDaemon(const std::string& failpoint = "", const std::string& cni_extra = "") {
     std::string config = dir_ + "/peapod.toml";
     std::ofstream out(config);
     out << "socket = \"" << dir_ << "/run/peapod.sock\"\nroot = \"" << dir_
@@ -164,7 +217,7 @@ class PodNetworkTest : public ::testing::Test {
         << "shim_binary = \"" << BuildDir() << "/shim/containerd-shim-peapod-v2\"\n"
         << "infra_binary = \"" << BuildDir() << "/cri/infra/peapod-infra\"\n"
         << "[cni]\nconf_dir = \"" << dir_ << "/net.d\"\n"
-        << "[registry.\"" << registry_->host() << "\"]\ninsecure = true\n";
+        << cni_extra << "[registry.\"" << registry_->host() << "\"]\ninsecure = true\n";
     out.close();
     std::string bin = BuildDir() + "/cri/server/peapodd";
     std::string log = dir_ + "/peapodd.log";
@@ -541,7 +594,8 @@ TEST_F(PodNetworkTest, KilledBeforeTheRecordTheStartedPluginNeverActs) {
   images_.reset();
   kill(pid_, SIGTERM);
   waitpid(pid_, nullptr, 0);
-  StartDaemon("runp:plugin");
+  // No warm attachment: the plugin started ahead is the bridge.
+  StartDaemon("runp:plugin", "warm = false\n");
   std::string id;
   EXPECT_FALSE(RunPod(PodConfig("killed-plugin"), &id).ok());
   int status = 0;
@@ -611,8 +665,11 @@ TEST_F(PodNetworkTest, KilledDuringRunpWithCniLeavesNothingAfterRemove) {
 // The spare network namespace (netns_spare.h): made at start when CNI is
 // set up, taken by the next pod (the pod's namespace is that very one) and
 // replaced; a SIGKILLed peapodd's spare is unpinned by the next one, and a
-// clean stop unpins it.
+// clean stop unpins it. (With a warm CNI attachment ready, a pod takes its
+// namespace instead: off here.)
 TEST_F(PodNetworkTest, SpareNetnsIsTakenReplacedAndNeverLeft) {
+  StopDaemon();
+  StartDaemon("", "warm = false\n");
   auto spares = [] {
     std::vector<std::string> out;
     std::error_code ec;
@@ -650,7 +707,7 @@ TEST_F(PodNetworkTest, SpareNetnsIsTakenReplacedAndNeverLeft) {
   waitpid(pid_, nullptr, 0);
   pid_ = -1;
   EXPECT_EQ(spares(), after);
-  StartDaemon();
+  StartDaemon("", "warm = false\n");
   std::vector<std::string> third = eventually_one();
   ASSERT_EQ(third.size(), 1u);
   EXPECT_NE(third[0], after[0]);
@@ -664,6 +721,141 @@ TEST_F(PodNetworkTest, SpareNetnsIsTakenReplacedAndNeverLeft) {
   EXPECT_TRUE(spares().empty());
   EXPECT_EQ(ReadFile("/proc/self/mountinfo").find(dir_ + "/state/netns/"), std::string::npos);
   StartDaemon();  // for the tests after this one
+}
+
+// The warm CNI attachment (warm_network.h): made at start, the next pod
+// takes it (the pod's id, namespace and address are its), and the next one
+// is made. One made for an older network config is torn down, not taken; a
+// RunPodSandbox that fails before its ADD gives it back; a SIGKILLed
+// peapodd's is torn down at the next start, as is one taken by a pod killed
+// before its record; a clean stop leaves none. Each teardown releases the
+// address, the namespace and the intent.
+TEST_F(PodNetworkTest, WarmAttachmentIsTakenReplacedAndNeverLeft) {
+  auto leased_to = [](const std::string& id) {
+    std::string ip;
+    for (const std::string& l : Leases(true)) {
+      if (ReadFile(dir_ + "/ipam/peapod-h4-cri/" + l).find(id) != std::string::npos) ip = l;
+    }
+    return ip;
+  };
+  auto pinned = [](const std::string& id) {
+    return ReadFile("/proc/self/mountinfo").find(dir_ + "/state/netns/" + id) != std::string::npos;
+  };
+  auto gone = [&](const std::string& id) {
+    return leased_to(id).empty() && !pinned(id) && !fs::exists(dir_ + "/state/netns/" + id) &&
+           !fs::exists(dir_ + "/lib/cni-warm/" + id) &&
+           !fs::exists(dir_ + "/lib/cni-cache/peapod-h4-cri-" + id + "-eth0.json");
+  };
+  std::vector<std::string> before = Leases();
+  std::string w1 = ReadyWarmId();
+  ASSERT_FALSE(w1.empty()) << Log();
+  std::string w1_ip = leased_to(w1);
+
+  // 1. The next pod is the warm attachment's.
+  v1::PodSandboxConfig pc = PodConfig("warm-a");
+  std::string pod;
+  ASSERT_TRUE(RunPod(pc, &pod).ok()) << Log();
+  EXPECT_EQ(pod, w1) << "the pod did not take the warm attachment";
+  EXPECT_EQ(PodIp(pod), w1_ip);
+  std::string w2 = ReadyWarmId();
+  ASSERT_FALSE(w2.empty()) << Log();
+  EXPECT_NE(w2, w1);
+  EXPECT_FALSE(fs::exists(dir_ + "/lib/cni-warm/" + w1)) << "the pod's intent was not dropped";
+  // Its containers reach the network through it as any pod's.
+  std::string c = RunContainer(pod, pc, Container("c", {"sleep", "3600"}));
+  EXPECT_NE(Exec(c, {"cat", "/etc/hosts"}).find(w1_ip + "\twarm-a"), std::string::npos);
+
+  // 2. A failed RunPodSandbox (the name is taken) gives it back.
+  std::string dup;
+  EXPECT_FALSE(RunPod(pc, &dup).ok());
+  EXPECT_EQ(ReadyWarmId(), w2);
+  EXPECT_FALSE(leased_to(w2).empty());
+
+  // 3. A new config (the same network, now with portmap after the bridge):
+  //    w2, made for the old one, is torn down; the pod gets a full ADD, and
+  //    the attachment made next, for the new config, serves the pod after.
+  const std::string pm_conf = dir_ + "/net.d/05-portmap.conflist";
+  std::ofstream(pm_conf) << R"({"cniVersion":"1.0.0","name":"peapod-h4-cri","plugins":[)"
+                         << R"({"type":"bridge","bridge":")" << kBridge
+                         << R"(","isGateway":true,"ipam":{"type":"host-local",)"
+                         << R"("ranges":[[{"subnet":")" << kSubnetPrefix
+                         << R"(0/24"}]],"dataDir":")" << dir_ << R"(/ipam"}},)"
+                         << R"({"type":"portmap","capabilities":{"portMappings":true}}]})";
+  absl::Cleanup drop_pm = [&] { fs::remove(pm_conf); };
+  auto with_port = [](v1::PodSandboxConfig c, int host_port) {
+    v1::PortMapping* pm = c.add_port_mappings();
+    pm->set_protocol(v1::TCP);
+    pm->set_container_port(80);
+    pm->set_host_port(host_port);
+    return c;
+  };
+  auto nat_rules_for = [](const std::string& id) {
+    FILE* f = popen("iptables-save -t nat", "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while (f && (n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    if (f) pclose(f);
+    size_t count = 0;
+    for (size_t at = out.find(id); at != std::string::npos; at = out.find(id, at + 1)) ++count;
+    return count;
+  };
+  std::string pod_b;
+  ASSERT_TRUE(RunPod(with_port(PodConfig("warm-b"), 18431), &pod_b).ok()) << Log();
+  EXPECT_NE(pod_b, w2) << "a warm attachment of an older config was taken";
+  EXPECT_GT(nat_rules_for(pod_b), 0u) << "portmap did not run for the pod";
+  for (int i = 0; i < 250 && !gone(w2); ++i) std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_TRUE(gone(w2)) << "the stale warm attachment was not torn down\n" << Log();
+  std::string w3 = ReadyWarmId();
+  ASSERT_FALSE(w3.empty()) << Log();
+  EXPECT_EQ(nat_rules_for(w3), 0u) << "portmap ran ahead of the pod";
+  std::string pod_c;
+  ASSERT_TRUE(RunPod(with_port(PodConfig("warm-c"), 18432), &pod_c).ok()) << Log();
+  EXPECT_EQ(pod_c, w3);
+  EXPECT_GT(nat_rules_for(pod_c), 0u) << "portmap did not run after the warm head";
+  EXPECT_NE(Log().find("after a warm head of 1"), std::string::npos);
+  TearDown();  // Stop + Remove of the three pods
+  EXPECT_EQ(nat_rules_for(pod_b) + nat_rules_for(pod_c), 0u);
+  EXPECT_TRUE(gone(pod)) << "a pod's attachment was left";
+
+  // 4. SIGKILL: the unused one is torn down by the next peapodd.
+  std::string w4 = ReadyWarmId();
+  ASSERT_FALSE(w4.empty()) << Log();
+  StopDaemon(SIGKILL);
+  EXPECT_FALSE(gone(w4));
+  StartDaemon();
+  EXPECT_TRUE(gone(w4)) << Log();
+  EXPECT_NE(Log().find("warm CNI attachment " + w4 + " left by an earlier peapodd: torn down"),
+            std::string::npos);
+
+  // 5. Killed after a pod took it, before the pod's record: torn down too,
+  //    and no pod is listed.
+  std::string w5 = ReadyWarmId();
+  ASSERT_FALSE(w5.empty()) << Log();
+  StopDaemon();
+  EXPECT_TRUE(gone(w5)) << "a clean stop left the warm attachment";
+  EXPECT_TRUE(WarmIds().empty());
+  StartDaemon("runp:plugin");
+  std::string w6 = ReadyWarmId();
+  ASSERT_FALSE(w6.empty()) << Log();
+  std::string killed;
+  EXPECT_FALSE(RunPod(PodConfig("warm-killed"), &killed).ok());
+  int status = 0;
+  for (int i = 0; i < 250 && waitpid(pid_, &status, WNOHANG) == 0; ++i) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << Log();
+  pid_ = -1;
+  EXPECT_FALSE(gone(w6));
+  std::move(drop_pm).Invoke();  // back to the suite's config
+  StartDaemon();
+  EXPECT_TRUE(gone(w6)) << Log();
+  v1::ListPodSandboxRequest req;
+  v1::ListPodSandboxResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(runtime_->ListPodSandbox(&ctx, req, &resp).ok());
+  for (const v1::PodSandbox& p : resp.items()) EXPECT_NE(p.metadata().name(), "warm-killed");
+  EXPECT_EQ(Leases(), before);
 }
 
 TEST_F(PodNetworkTest, StopAndRemoveReleaseTheAddress) {

@@ -16,6 +16,7 @@
 #include <future>
 #include <optional>
 
+#include "absl/cleanup/cleanup.h"
 #include "cri/server/handlers.h"
 #include "cri/server/pod_network.h"
 #include "cri/server/pod_ops.h"
@@ -151,8 +152,6 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   if (absl::Status s = CheckPodNetworkConfig(req.config()); !s.ok()) return s;
   absl::StatusOr<spec::PodInfo> pod = spec::PodInfoFromCri(req.config());
   if (!pod.ok()) return pod.status();
-  pod->id = NewId();
-  const std::string dir = PodDir(d, pod->id);
   absl::StatusOr<std::string> infra = FindBinary(d.config.infra_binary, "cri/infra");
   if (!infra.ok()) return absl::FailedPreconditionError(Cat("infra: ", infra.status().message()));
   // A pod with its own network namespace: the namespace is made (or taken
@@ -162,11 +161,28 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
       NamespaceModeFromProto(req.config().linux().security_context().namespace_options().network());
   absl::StatusOr<std::optional<CniNetwork>> cni = PodCniNetwork(d, network);
   if (!cni.ok()) return cni.status();
+  // A warm attachment (warm_network.h) names the pod's id; it goes back if
+  // this call fails before the rest of its ADD has it.
+  std::optional<WarmNetwork::Taken> warm;
+  if (cni->has_value() && d.warm_network) {
+    absl::StatusOr<WarmNetwork::Taken> taken = d.warm_network->Take(**cni);
+    if (taken.ok()) {
+      warm = *std::move(taken);
+    } else {
+      d.log.Debug(Cat("runp: ", taken.status().message()));
+    }
+  }
+  absl::Cleanup give_back = [&] {
+    if (warm) d.warm_network->GiveBack(*std::move(warm), **cni);
+  };
+  pod->id = warm ? warm->id : NewId();
+  const std::string dir = PodDir(d, pod->id);
   PodRecord r = NewRecord(req, *pod);
   // The ADD's first plugin starts before anything else (pod_network.h).
   CniAddStart first_plugin;
   if (cni->has_value()) {
-    absl::StatusOr<CniAddStart> started = BeginPodNetwork(d, r, **cni);
+    absl::StatusOr<CniAddStart> started =
+        BeginPodNetwork(d, r, **cni, warm ? warm->head.plugins : 0);
     if (!started.ok()) return started.status();
     first_plugin = *std::move(started);
   }
@@ -203,9 +219,11 @@ absl::Status HandleRunPodSandbox(Daemon& d, const v1::RunPodSandboxRequest& req,
   //    step of all. Without a CNI network, the namespace alone (loopback).
   std::optional<EarlyPodNetwork> early;
   if (cni->has_value()) {
+    std::optional<WarmNetwork::Taken> mine;
+    mine.swap(warm);  // from here on, the pod's
     absl::StatusOr<EarlyPodNetwork> started = StartPodNetwork(
         d, r, req.config(), **cni, std::move(first_plugin),
-        [record_synced] { return record_synced.get(); }, undo);
+        [record_synced] { return record_synced.get(); }, undo, std::move(mine));
     if (!started.ok()) return started.status();
     early = *std::move(started);
   } else if (network != NamespaceMode::kNode) {

@@ -2,7 +2,7 @@
 # CRI benchmark: the pod lifecycle against peapodd and against Debian's
 # containerd 1.6 CRI plugin with runc, side by side in one run.
 #
-#   hack/bench/cri.sh [-n ROUNDS] [--pods N] [--build DIR] [--cni] [--seccomp-default] [--exec]
+#   hack/bench/cri.sh [-n ROUNDS] [--pods N] [--build DIR] [--cni] [--no-warm] [--seccomp-default] [--exec]
 #
 # Both daemons run on private roots, state dirs and sockets under one temp
 # dir (the state dirs on a tmpfs, like /run on a node); a local
@@ -34,6 +34,11 @@
 # runc shims + pause processes (the containers' own sleeps are the same on
 # both and left out). PSS (proportional: shared pages split among sharers) and
 # RSS are both printed.
+# --no-warm turns off peapod's warm CNI attachment ([cni] warm = false in
+# peapod.toml; cri/server/warm_network.h): with it on (the default) the
+# bridge plugin's ADD for the next pod is done between calls, and runp runs
+# only the rest of the chain (portmap); off, runp runs the whole chain, as
+# containerd does, and sits on the plugins-alone floor.
 # --seccomp-default gives every container the runtime's default seccomp
 # profile, as a kubelet does since Kubernetes 1.27.
 # Targets: issue 5 (no CNI): runp >= 10x faster, create >= 3x faster, <= 2 MiB
@@ -44,6 +49,7 @@ rounds=20
 pods=20
 build="$here/build"
 cni=no
+warm=true
 seccomp=()
 execs=()
 while [ $# -gt 0 ]; do
@@ -52,9 +58,10 @@ while [ $# -gt 0 ]; do
     --pods) pods=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --cni) cni=yes; shift ;;
+    --no-warm) warm=false; shift ;;
     --seccomp-default) seccomp=(--seccomp-default); shift ;;
     --exec) execs=(--exec); shift ;;
-    *) echo "usage: $0 [-n ROUNDS] [--pods N] [--build DIR] [--cni] [--seccomp-default] [--exec]" >&2; exit 2 ;;
+    *) echo "usage: $0 [-n ROUNDS] [--pods N] [--build DIR] [--cni] [--no-warm] [--seccomp-default] [--exec]" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "cri.sh: needs root" >&2; exit 1; }
@@ -183,6 +190,7 @@ shim_binary = "$build/shim/containerd-shim-peapod-v2"
 infra_binary = "$build/cri/infra/peapod-infra"
 [cni]
 conf_dir = "$W/peapod/cni"
+warm = $warm
 [registry."127.0.0.1:$port"]
 insecure = true
 TOML
@@ -220,7 +228,7 @@ sleep 1  # containerd's CRI plugin loads after its socket appears
 endpoints=(peapod="unix://$W/peapod/peapod.sock" containerd="unix://$W/ctrd/containerd.sock")
 hostnet=()
 [ "$cni" = yes ] || hostnet=(--host-network)
-echo "== lifecycle, $rounds rounds, interleaved, CNI bridge: $cni," \
+echo "== lifecycle, $rounds rounds, interleaved, CNI bridge: $cni, peapod warm CNI attachment: $warm," \
   "seccomp runtime/default: $([ ${#seccomp[@]} -gt 0 ] && echo yes || echo no)" \
   "(load: $(cut -d' ' -f1-3 /proc/loadavg))"
 "$build/hack/bench/cri-bench" --rounds "$rounds" --image "$image" "${hostnet[@]}" "${seccomp[@]}" "${execs[@]}" \
