@@ -2,7 +2,7 @@
 # CRI benchmark: the pod lifecycle against peapodd and against Debian's
 # containerd 1.6 CRI plugin with runc, side by side in one run.
 #
-#   hack/bench/cri.sh [-n ROUNDS] [--pods N] [--build DIR] [--cni] [--no-warm] [--seccomp-default] [--exec]
+#   hack/bench/cri.sh [-n ROUNDS] [--pods N] [--build DIR] [--cni] [--no-warm] [--burst K] [--seccomp-default] [--exec]
 #
 # Both daemons run on private roots, state dirs and sockets under one temp
 # dir (the state dirs on a tmpfs, like /run on a node); a local
@@ -39,6 +39,10 @@
 # bridge plugin's ADD for the next pod is done between calls, and runp runs
 # only the rest of the chain (portmap); off, runp runs the whole chain, as
 # containerd does, and sits on the plugins-alone floor.
+# --burst K then also times bursts: K RunPodSandbox calls back to back per
+# runtime and round (pods without containers, removed untimed after each
+# burst); `runp2+` is the calls after the first of each burst, for which
+# nothing made between calls is ready.
 # --seccomp-default gives every container the runtime's default seccomp
 # profile, as a kubelet does since Kubernetes 1.27.
 # Targets: issue 5 (no CNI): runp >= 10x faster, create >= 3x faster, <= 2 MiB
@@ -50,6 +54,7 @@ pods=20
 build="$here/build"
 cni=no
 warm=true
+burst=0
 seccomp=()
 execs=()
 while [ $# -gt 0 ]; do
@@ -59,9 +64,10 @@ while [ $# -gt 0 ]; do
     --build) build=$2; shift 2 ;;
     --cni) cni=yes; shift ;;
     --no-warm) warm=false; shift ;;
+    --burst) burst=$2; shift 2 ;;
     --seccomp-default) seccomp=(--seccomp-default); shift ;;
     --exec) execs=(--exec); shift ;;
-    *) echo "usage: $0 [-n ROUNDS] [--pods N] [--build DIR] [--cni] [--no-warm] [--seccomp-default] [--exec]" >&2; exit 2 ;;
+    *) echo "usage: $0 [-n ROUNDS] [--pods N] [--build DIR] [--cni] [--no-warm] [--burst K] [--seccomp-default] [--exec]" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "cri.sh: needs root" >&2; exit 1; }
@@ -233,6 +239,11 @@ echo "== lifecycle, $rounds rounds, interleaved, CNI bridge: $cni, peapod warm C
   "(load: $(cut -d' ' -f1-3 /proc/loadavg))"
 "$build/hack/bench/cri-bench" --rounds "$rounds" --image "$image" "${hostnet[@]}" "${seccomp[@]}" "${execs[@]}" \
   "${endpoints[@]}" | tee "$W/lifecycle.txt"
+if [ "$burst" -gt 0 ]; then
+  echo "== bursts of $burst RunPodSandbox calls back to back, $rounds rounds, interleaved"
+  "$build/hack/bench/cri-bench" --rounds "$rounds" --burst "$burst" "${hostnet[@]}" "${seccomp[@]}" \
+    "${endpoints[@]}"
+fi
 
 if [ "$cni" = yes ]; then
   echo "== the CNI plugins alone: the same chain run by this script, $rounds times"

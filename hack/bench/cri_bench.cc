@@ -2,7 +2,7 @@
 // with per-step medians and p90s and the ratio of each endpoint to the first.
 //
 //   cri-bench [--rounds N] [--image REF] [--hold PODS] [--host-network]
-//             [--seccomp-default] [--exec | --pods-only] NAME=unix:///path.sock [...]
+//             [--seccomp-default] [--exec | --pods-only | --burst K] NAME=unix:///path.sock [...]
 //
 // --seccomp-default gives every container the runtime's default seccomp
 // profile, as a kubelet does since Kubernetes 1.27 (SeccompDefault).
@@ -15,6 +15,10 @@
 //   stop     StopContainer (timeout 0) + RemoveContainer
 //   stopp    StopPodSandbox + RemovePodSandbox
 // --pods-only runs just runp and stopp (pods with no container, no image).
+// --burst K runs, per round and endpoint, K RunPodSandbox calls back to back
+// (pods with no container), then removes those pods, untimed: `runp` is
+// every call, `runp2+` those after the first of a burst (what a runtime that
+// prepares between calls cannot have prepared).
 // With --hold PODS it instead starts PODS pods with one container each on
 // every endpoint, prints "held" and waits for a line on stdin (so the caller
 // can measure memory), then removes them all.
@@ -202,7 +206,7 @@ double Quantile(std::vector<double> v, double q) {
 int Usage() {
   fprintf(stderr,
           "usage: cri-bench [--rounds N] [--image REF] [--hold PODS] [--host-network]\n"
-          "                 [--seccomp-default] [--exec | --pods-only]\n"
+          "                 [--seccomp-default] [--exec | --pods-only | --burst K]\n"
           "                 NAME=unix:///path.sock [NAME=unix:///path.sock ...]\n");
   return 2;
 }
@@ -210,7 +214,7 @@ int Usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int rounds = 20, hold = 0;
+  int rounds = 20, hold = 0, burst = 0;
   bool hostnet = false;
   std::string image = "127.0.0.1:5000/bench/busybox:latest";
   std::vector<Endpoint> eps;
@@ -229,6 +233,10 @@ int main(int argc, char** argv) {
     } else if (a == "--pods-only") {
       pods_only = true;
       steps = {"runp", "stopp"};
+    } else if (a == "--burst" && i + 1 < argc) {
+      burst = std::stoi(argv[++i]);
+      pods_only = true;
+      steps = {"runp", "runp2+"};
     } else if (a == "--exec") {
       with_exec = true;
       steps.insert(steps.begin() + 2, "exec");
@@ -284,6 +292,17 @@ int main(int argc, char** argv) {
   for (int r = 0; r < rounds; ++r) {
     for (size_t k = 0; k < eps.size(); ++k) {
       Endpoint& e = eps[(k + static_cast<size_t>(r)) % eps.size()];
+      if (burst > 0) {
+        std::vector<Pod> ps;
+        for (int i = 0; i < burst; ++i) {
+          size_t before = e.ms["runp"].size();
+          ps.push_back(StartPod(e, e.name + "-r" + std::to_string(r) + "-" + std::to_string(i),
+                                image, hostnet, true));
+          if (i > 0) e.ms["runp2+"].push_back(e.ms["runp"][before]);
+        }
+        for (const Pod& p : ps) StopPod(e, p, false);
+        continue;
+      }
       Pod p = StartPod(e, e.name + "-r" + std::to_string(r), image, hostnet, true);
       StopPod(e, p, true);
     }
