@@ -113,11 +113,6 @@ void WarmNetwork::Adopted(const std::string& id) {
   }
 }
 
-std::string WarmNetwork::ReadyId() const {
-  std::lock_guard lock(mu_);
-  return ready_ ? ready_->taken.id : "";
-}
-
 absl::StatusOr<WarmNetwork::Made> WarmNetwork::Make() {
   absl::StatusOr<CniNetwork> net = CniNetwork::LoadDefault(d_.config.cni_conf_dir);
   if (!net.ok()) return net.status();

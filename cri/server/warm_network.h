@@ -66,8 +66,6 @@ class WarmNetwork {
   // The pod with this id has a durable record: its attachment is its own
   // now (TearDownPodNetwork undoes it), and the intent goes.
   void Adopted(const std::string& id);
-  // The ready attachment's pod id, or "" (tests).
-  std::string ReadyId() const;
   // Where intents are kept.
   std::string IntentDir() const;
 
