@@ -781,7 +781,12 @@ TEST_F(PodNetworkTest, WarmAttachmentIsTakenReplacedAndNeverLeft) {
                          << R"("ranges":[[{"subnet":")" << kSubnetPrefix
                          << R"(0/24"}]],"dataDir":")" << dir_ << R"(/ipam"}},)"
                          << R"({"type":"portmap","capabilities":{"portMappings":true}}]})";
-  absl::Cleanup drop_pm = [&] { fs::remove(pm_conf); };
+  // Pods go first: their DEL needs portmap in the config (a failed check
+  // above returns with them still up).
+  absl::Cleanup drop_pm = [&] {
+    if (pid_ > 0) TearDown();
+    fs::remove(pm_conf);
+  };
   auto with_port = [](v1::PodSandboxConfig c, int host_port) {
     v1::PortMapping* pm = c.add_port_mappings();
     pm->set_protocol(v1::TCP);
