@@ -117,6 +117,15 @@ class CniNetwork {
   static absl::StatusOr<CniNetwork> FromConfList(std::string_view text, std::string origin);
   // Parses a single-plugin .conf document (wrapped as a one-plugin list).
   static absl::StatusOr<CniNetwork> FromConf(std::string_view text, std::string origin);
+  // The network an attachment's ADD ran with, from its cached result (Add
+  // keeps the config there, as libcni does), whatever the config dir holds
+  // now: DEL undoes what ADD did, with the same plugins, as CRI-O does.
+  // NotFound when no cached ADD of that container id and interface has one.
+  static absl::StatusOr<CniNetwork> FromCachedAdd(const CniOptions& opts,
+                                                  const std::string& container_id,
+                                                  const std::string& ifname = "eth0");
+  // The network as a .conflist document.
+  json::Value ConfListJson() const;
 
   const std::string& name() const { return name_; }
   const std::string& cni_version() const { return cni_version_; }

@@ -119,6 +119,40 @@ std::vector<std::string> CniNetwork::PluginTypes() const {
   return out;
 }
 
+json::Value CniNetwork::ConfListJson() const {
+  json::Value v = json::Object{};
+  v.Set("cniVersion", cni_version_);
+  v.Set("name", name_);
+  if (disable_check_) v.Set("disableCheck", true);
+  v.Set("plugins", json::Array(plugins_.begin(), plugins_.end()));
+  return v;
+}
+
+absl::StatusOr<CniNetwork> CniNetwork::FromCachedAdd(const CniOptions& o,
+                                                     const std::string& container_id,
+                                                     const std::string& ifname) {
+  const std::string suffix = Cat("-", container_id, "-", ifname, ".json");
+  DIR* d = o.cache_dir.empty() ? nullptr : ::opendir(o.cache_dir.c_str());
+  std::string found;
+  if (d != nullptr) {
+    while (struct dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name.size() > suffix.size() && EndsWith(name, suffix))
+        found = Cat(o.cache_dir, "/", name);
+    }
+    ::closedir(d);
+  }
+  if (found.empty()) {
+    return absl::NotFoundError(Cat("no cached CNI ADD of ", container_id, " (", ifname, ")"));
+  }
+  PEAPOD_ASSIGN_OR_RETURN(json::Value cache, json::ParseFile(found, 1 << 20));
+  const json::Value* config = cache.Find("config");
+  if (config == nullptr || !config->is_object()) {
+    return absl::NotFoundError(Cat(found, ": no network config cached"));
+  }
+  return FromConfList(json::Write(*config), Cat(found, " (the config of its ADD)"));
+}
+
 bool CniNetwork::SameAs(const CniNetwork& other) const {
   return name_ == other.name_ && cni_version_ == other.cni_version_ &&
          disable_check_ == other.disable_check_ && plugins_ == other.plugins_;

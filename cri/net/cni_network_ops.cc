@@ -118,12 +118,14 @@ absl::StatusOr<Cached> ReadCache(const CniOptions& o, const std::string& net,
 // Writes the cached result of an ADD: atomic but not fsynced, as libcni
 // writes it (DEL and CHECK read it for prevResult; DEL without it still
 // releases the address).
-absl::Status WriteCache(const CniOptions& o, const std::string& net, const CniAttachment& a,
+absl::Status WriteCache(const CniOptions& o, const CniNetwork& n, const CniAttachment& a,
                         const json::Value& result, const std::vector<CniPortMapping>& pms) {
   if (o.cache_dir.empty()) return absl::OkStatus();
+  const std::string& net = n.name();
   json::Value cache = json::Object{};
   cache.Set("kind", "peapod.cniCache.v1");
   cache.Set("network", net);
+  cache.Set("config", n.ConfListJson());
   cache.Set("containerId", a.container_id);
   cache.Set("ifName", a.ifname);
   cache.Set("result", result);
@@ -232,7 +234,7 @@ absl::StatusOr<CniHead> CniNetwork::AddHead(const CniOptions& o, const CniAttach
     }
     head.result = *std::move(parsed);
   }
-  if (absl::Status st = WriteCache(o, name_, a, head.result, {}); !st.ok()) return fail(st);
+  if (absl::Status st = WriteCache(o, *this, a, head.result, {}); !st.ok()) return fail(st);
   return head;
 }
 
@@ -336,7 +338,7 @@ absl::StatusOr<CniResult> CniNetwork::Add(const CniOptions& o, const CniAttachme
     (void)Del(o, a);
     return absl::InternalError(Cat("network \"", name_, "\": the plugin chain returned no result"));
   }
-  if (absl::Status st = WriteCache(o, name_, a, prev, a.port_mappings); !st.ok()) {
+  if (absl::Status st = WriteCache(o, *this, a, prev, a.port_mappings); !st.ok()) {
     (void)Del(o, a);
     return st;
   }

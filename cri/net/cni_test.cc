@@ -325,6 +325,29 @@ TEST_F(CniChain, ReadyFailingAfterAHeadUndoesIt) {
   EXPECT_TRUE(absl::IsFailedPrecondition(plain.AddHead(opts_, att_).status()));
 }
 
+// The cache keeps the network config an ADD ran with, for its DEL: found
+// by container id and interface whatever the network's name, and gone with
+// the DEL.
+TEST_F(CniChain, CachedAddKeepsItsNetworkConfig) {
+  auto n = CniNetwork::FromConfList(R"({"cniVersion":"1.0.0","name":"testnet","disableCheck":true,
+      "plugins":[{"type":"rec-a","bridge":"x"},{"type":"rec-b"}]})",
+                                    "t");
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_TRUE(absl::IsNotFound(CniNetwork::FromCachedAdd(opts_, "pod123").status()));
+  ASSERT_TRUE(n->Add(opts_, att_).ok());
+  absl::StatusOr<CniNetwork> cached = CniNetwork::FromCachedAdd(opts_, "pod123");
+  ASSERT_TRUE(cached.ok()) << cached.status();
+  EXPECT_TRUE(cached->SameAs(*n));
+  EXPECT_THAT(cached->origin(), HasSubstr("testnet-pod123-eth0.json"));
+  EXPECT_TRUE(absl::IsNotFound(CniNetwork::FromCachedAdd(opts_, "pod12").status()));
+  EXPECT_TRUE(absl::IsNotFound(CniNetwork::FromCachedAdd(opts_, "pod123", "eth1").status()));
+  ASSERT_TRUE(cached->Del(opts_, att_).ok());
+  EXPECT_TRUE(absl::IsNotFound(CniNetwork::FromCachedAdd(opts_, "pod123").status()));
+  CniOptions no_cache = opts_;
+  no_cache.cache_dir.clear();
+  EXPECT_TRUE(absl::IsNotFound(CniNetwork::FromCachedAdd(no_cache, "pod123").status()));
+}
+
 TEST_F(CniChain, PluginErrorCarriesItsMessageAndChainIsUndone) {
   CniNetwork n = Chain("rec-a", "fail");
   auto r = n.Add(opts_, att_);

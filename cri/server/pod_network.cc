@@ -224,7 +224,9 @@ absl::Status TearDownPodNetwork(Daemon& d, const PodRecord& pod) {
                           ? PodNetnsPath(d, pod.id)
                           : pod.netns_path;
   CniOptions opts = PodCniOptions(d);
-  absl::StatusOr<CniNetwork> net = CniNetwork::LoadDefault(d.config.cni_conf_dir);
+  // The network the ADD ran with, if cached; else today's config.
+  absl::StatusOr<CniNetwork> net = CniNetwork::FromCachedAdd(opts, pod.id);
+  if (!net.ok()) net = CniNetwork::LoadDefault(d.config.cni_conf_dir);
   if (net.ok()) {
     // Anything to undo: a pinned namespace (ADD may have run) or a cached
     // ADD result. Neither: the pod never got that far, or DEL already ran.

@@ -147,6 +147,41 @@ class PodNetworkTest : public ::testing::Test {
     return out;
   }
 
+  // Lines of `iptables-save -t nat` that name `id` (portmap's DNAT rules
+  // carry the pod id in a comment).
+  static size_t nat_rules_for(const std::string& id) {
+    FILE* f = popen("iptables-save -t nat", "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while (f && (n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    if (f) pclose(f);
+    size_t count = 0;
+    for (size_t at = out.find(id); at != std::string::npos; at = out.find(id, at + 1)) ++count;
+    return count;
+  }
+
+  // The suite's network with portmap after the bridge, in a config file
+  // that sorts first; returns its path.
+  static std::string WritePortmapConfig() {
+    const std::string path = dir_ + "/net.d/05-portmap.conflist";
+    std::ofstream(path) << R"({"cniVersion":"1.0.0","name":"peapod-h4-cri","plugins":[)"
+                        << R"({"type":"bridge","bridge":")" << kBridge
+                        << R"(","isGateway":true,"ipam":{"type":"host-local",)"
+                        << R"("ranges":[[{"subnet":")" << kSubnetPrefix << R"(0/24"}]],"dataDir":")"
+                        << dir_ << R"(/ipam"}},)"
+                        << R"({"type":"portmap","capabilities":{"portMappings":true}}]})";
+    return path;
+  }
+
+  static v1::PodSandboxConfig with_port(v1::PodSandboxConfig c, int host_port) {
+    v1::PortMapping* pm = c.add_port_mappings();
+    pm->set_protocol(v1::TCP);
+    pm->set_container_port(80);
+    pm->set_host_port(host_port);
+    return c;
+  }
+
   // The ids of warm CNI attachments (their intents), made or being made.
   static std::vector<std::string> WarmIds() {
     std::vector<std::string> out;
@@ -774,36 +809,12 @@ TEST_F(PodNetworkTest, WarmAttachmentIsTakenReplacedAndNeverLeft) {
   // 3. A new config (the same network, now with portmap after the bridge):
   //    w2, made for the old one, is torn down; the pod gets a full ADD, and
   //    the attachment made next, for the new config, serves the pod after.
-  const std::string pm_conf = dir_ + "/net.d/05-portmap.conflist";
-  std::ofstream(pm_conf) << R"({"cniVersion":"1.0.0","name":"peapod-h4-cri","plugins":[)"
-                         << R"({"type":"bridge","bridge":")" << kBridge
-                         << R"(","isGateway":true,"ipam":{"type":"host-local",)"
-                         << R"("ranges":[[{"subnet":")" << kSubnetPrefix
-                         << R"(0/24"}]],"dataDir":")" << dir_ << R"(/ipam"}},)"
-                         << R"({"type":"portmap","capabilities":{"portMappings":true}}]})";
+  const std::string pm_conf = WritePortmapConfig();
   // Pods go first: their DEL needs portmap in the config (a failed check
   // above returns with them still up).
   absl::Cleanup drop_pm = [&] {
     if (pid_ > 0) TearDown();
     fs::remove(pm_conf);
-  };
-  auto with_port = [](v1::PodSandboxConfig c, int host_port) {
-    v1::PortMapping* pm = c.add_port_mappings();
-    pm->set_protocol(v1::TCP);
-    pm->set_container_port(80);
-    pm->set_host_port(host_port);
-    return c;
-  };
-  auto nat_rules_for = [](const std::string& id) {
-    FILE* f = popen("iptables-save -t nat", "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while (f && (n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-    if (f) pclose(f);
-    size_t count = 0;
-    for (size_t at = out.find(id); at != std::string::npos; at = out.find(id, at + 1)) ++count;
-    return count;
   };
   std::string pod_b;
   ASSERT_TRUE(RunPod(with_port(PodConfig("warm-b"), 18431), &pod_b).ok()) << Log();
@@ -863,6 +874,22 @@ TEST_F(PodNetworkTest, WarmAttachmentIsTakenReplacedAndNeverLeft) {
   EXPECT_EQ(Leases(), before);
 }
 
+// DEL runs with the config the ADD ran with (kept in the CNI cache), not
+// today's: portmap, since dropped from the config, still removes the pod's
+// DNAT rules. As CRI-O does; with today's config they were left behind.
+TEST_F(PodNetworkTest, DelUsesTheConfigOfTheAdd) {
+  const std::string pm_conf = WritePortmapConfig();
+  absl::Cleanup drop_pm = [&] { fs::remove(pm_conf); };
+  std::string pod;
+  ASSERT_TRUE(RunPod(with_port(PodConfig("del-config"), 18433), &pod).ok()) << Log();
+  ASSERT_GT(nat_rules_for(pod), 0u) << Log();
+  std::string lease = dir_ + "/ipam/peapod-h4-cri/" + PodIp(pod);
+  std::move(drop_pm).Invoke();  // the config is the bridge alone again
+  TearDown();                   // Stop + Remove
+  EXPECT_EQ(nat_rules_for(pod), 0u) << "portmap's rules were left\n" << Log();
+  EXPECT_FALSE(fs::exists(lease));
+}
+
 TEST_F(PodNetworkTest, StopAndRemoveReleaseTheAddress) {
   v1::PodSandboxConfig pc = PodConfig("release");
   std::string pod;
@@ -878,7 +905,8 @@ TEST_F(PodNetworkTest, StopAndRemoveReleaseTheAddress) {
   EXPECT_FALSE(fs::exists(netns));
 }
 
-// CNI DEL that cannot run (the network config became unreadable): Stop and
+// CNI DEL that cannot run (the network config became unreadable, and the
+// ADD's own config, in its cache, with it): Stop and
 // Remove fail naming the pod and the cause, the pod keeps its address and
 // namespace, and once the config is back a retry releases both.
 TEST_F(PodNetworkTest, StopAndRemoveFailWhileDelCannotRunAndARetryReleases) {
@@ -888,6 +916,8 @@ TEST_F(PodNetworkTest, StopAndRemoveFailWhileDelCannotRunAndARetryReleases) {
   std::string lease = dir_ + "/ipam/peapod-h4-cri/" + PodIp(pod);
   const std::string broken = dir_ + "/net.d/00-broken.conflist";  // sorts first
   std::ofstream(broken) << "{not json";
+  // Nor is the ADD's own config at hand: its cache is unreadable.
+  std::ofstream(dir_ + "/lib/cni-cache/peapod-h4-cri-" + pod + "-eth0.json") << "{torn";
   absl::Cleanup restore = [&] { fs::remove(broken); };
   auto call = [&](bool remove) {
     grpc::ClientContext ctx;

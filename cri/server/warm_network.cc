@@ -46,7 +46,8 @@ void WarmNetwork::Recover() {
       // no record. DEL whether or not its namespace and cached result are
       // still there (after a reboot neither may be; the lease is).
       absl::Status s;
-      absl::StatusOr<CniNetwork> net = CniNetwork::LoadDefault(d_.config.cni_conf_dir);
+      absl::StatusOr<CniNetwork> net = CniNetwork::FromCachedAdd(PodCniOptions(d_), id);
+      if (!net.ok()) net = CniNetwork::LoadDefault(d_.config.cni_conf_dir);
       if (net.ok()) {
         CniAttachment a;
         a.container_id = id;
